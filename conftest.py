@@ -1,0 +1,20 @@
+"""Test-session setup: every test and every notebook kernel runs offline.
+
+This runs before any test module (and so before huggingface_hub) is imported, and notebook
+kernels started by nbval inherit this environment. A throwaway HF_HOME and stand-in cache
+prove that nothing needs the network or a warm cache.
+"""
+
+import os
+import tempfile
+
+_session_home = tempfile.mkdtemp(prefix="hf-course-test-")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HOME"] = os.path.join(_session_home, "hf_home")
+os.environ.setdefault("COURSE_CACHE", os.path.join(_session_home, "course_cache"))
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ["MPLBACKEND"] = "Agg"
+os.environ.pop("HF_TOKEN", None)
+os.environ.pop("COURSE_DEVICE", None)

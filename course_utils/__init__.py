@@ -1,0 +1,29 @@
+"""Helpers for the Hugging Face NLP course companion (chapters 0-3).
+
+One small module per concern; importing this package has no side effects.
+"""
+
+from course_utils.device import pick_device
+from course_utils.environment import EnvironmentReport, environment_report
+from course_utils.memory import (
+    FitVerdict,
+    MemoryEstimate,
+    ModelTooLargeError,
+    check_fits,
+    ensure_fits,
+    estimate_memory,
+)
+from course_utils.offline import offline_mode
+
+__all__ = [
+    "EnvironmentReport",
+    "FitVerdict",
+    "MemoryEstimate",
+    "ModelTooLargeError",
+    "check_fits",
+    "ensure_fits",
+    "environment_report",
+    "estimate_memory",
+    "offline_mode",
+    "pick_device",
+]

@@ -1,0 +1,83 @@
+"""``course doctor`` and ``course estimate``."""
+
+from __future__ import annotations
+
+import argparse
+
+from course_utils.cli import CommandError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    doctor = subparsers.add_parser(
+        "doctor",
+        help="print the environment report and advice",
+        description="Print versions, device, memory, disk, HF cache, Hub access and login "
+        "(never the token), with advice for this machine.",
+    )
+    doctor.add_argument("--no-hub", action="store_true", help="do not contact the Hub")
+    doctor.set_defaults(func=run_doctor)
+
+    estimate = subparsers.add_parser(
+        "estimate",
+        help="memory a model needs, and whether it fits here",
+        description="Count parameters from a config alone (no weights downloaded) and compare "
+        "the memory need with this machine. MODEL is a Hub id, a catalog name, or a local "
+        "folder / config.json.",
+    )
+    estimate.add_argument("model")
+    estimate.add_argument(
+        "--dtype", default="float32", choices=["float32", "float16", "bfloat16", "int8", "int4"]
+    )
+    estimate.add_argument(
+        "--training",
+        action="store_true",
+        help="estimate full training with AdamW instead of inference",
+    )
+    estimate.add_argument(
+        "--device", default=None, help="device to check against (default: picked)"
+    )
+    estimate.set_defaults(func=run_estimate)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from course_utils.environment import advice, environment_report
+
+    report = environment_report(check_hub=not args.no_hub)
+    print(report)
+    print()
+    print("Advice:")
+    for tip in advice(report):
+        print(f"  - {tip}")
+    extra = _chapter_needs()
+    if extra:
+        print()
+        print("Chapter needs:")
+        for line in extra:
+            print(f"  - {line}")
+    return 0
+
+
+def _chapter_needs() -> list[str]:
+    try:
+        from course_utils.environment import chapter_needs
+    except ImportError:
+        return []
+    return chapter_needs()
+
+
+def run_estimate(args: argparse.Namespace) -> int:
+    from course_utils.memory import ConfigUnavailableError, check_fits, estimate_memory
+
+    try:
+        estimate = estimate_memory(args.model, dtype=args.dtype, training=args.training)
+    except ConfigUnavailableError as err:
+        raise CommandError(str(err).replace("\n", " ")) from None
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    print(estimate)
+    print()
+    try:
+        print(check_fits(estimate, device=args.device))
+    except Exception as err:  # noqa: BLE001 - e.g. an unknown device string
+        raise CommandError(str(err)) from None
+    return 0

@@ -1,0 +1,112 @@
+"""Pick the device to run on: CUDA, then Apple MPS, then Intel XPU, then CPU.
+
+Set ``COURSE_DEVICE`` (``cuda``, ``cuda:1``, ``mps``, ``xpu``, ``cpu``) to override the choice.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+DEVICE_ENV_VAR = "COURSE_DEVICE"
+KNOWN_DEVICE_TYPES = ("cuda", "mps", "xpu", "cpu")
+
+
+class DeviceError(RuntimeError):
+    """The requested device is unknown or not available on this machine."""
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def _xpu_available() -> bool:
+    xpu = getattr(torch, "xpu", None)
+    return bool(xpu is not None and xpu.is_available())
+
+
+def is_available(device_type: str) -> bool:
+    """Whether a device type can be used in this process."""
+    if device_type == "cpu":
+        return True
+    if device_type == "cuda":
+        return torch.cuda.is_available()
+    if device_type == "mps":
+        return _mps_available()
+    if device_type == "xpu":
+        return _xpu_available()
+    return False
+
+
+def _parse_override(value: str) -> torch.device:
+    text = value.strip().lower()
+    device_type = text.split(":", 1)[0]
+    if device_type not in KNOWN_DEVICE_TYPES:
+        raise DeviceError(
+            f"{DEVICE_ENV_VAR}={value!r} is not a device this course knows. "
+            f"Use one of {', '.join(KNOWN_DEVICE_TYPES)} (optionally with an index, e.g. cuda:1), "
+            f"or unset {DEVICE_ENV_VAR} to pick automatically."
+        )
+    try:
+        device = torch.device(text)
+    except RuntimeError as err:
+        raise DeviceError(
+            f"{DEVICE_ENV_VAR}={value!r} is not a valid device string: {err}"
+        ) from None
+    if not is_available(device_type):
+        raise DeviceError(
+            f"{DEVICE_ENV_VAR}={value!r} asks for {device_type}, but no {device_type} device is "
+            f"available in this process. Unset {DEVICE_ENV_VAR} to pick automatically."
+        )
+    return device
+
+
+def pick_device(preferred: str | None = None) -> torch.device:
+    """Return the best available device, or the one named by ``preferred`` / ``COURSE_DEVICE``."""
+    override = preferred if preferred is not None else os.environ.get(DEVICE_ENV_VAR, "")
+    if override and override.strip():
+        return _parse_override(override)
+    for device_type in ("cuda", "mps", "xpu"):
+        if is_available(device_type):
+            return torch.device(device_type)
+    return torch.device("cpu")
+
+
+@dataclass(frozen=True)
+class DeviceMemory:
+    total_bytes: int | None
+    free_bytes: int | None
+
+
+def device_name(device: torch.device) -> str:
+    """A readable name for the device (GPU model, or the CPU description)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "xpu":
+        return torch.xpu.get_device_name(device)
+    if device.type == "mps":
+        return "Apple silicon GPU (MPS, shares system RAM)"
+    import platform
+
+    return platform.processor() or platform.machine() or "CPU"
+
+
+def accelerator_memory(device: torch.device) -> DeviceMemory:
+    """Total and free memory of a CUDA or XPU device; ``None`` where it cannot be measured."""
+    if device.type == "cuda":
+        free, total = torch.cuda.mem_get_info(device)
+        return DeviceMemory(int(total), int(free))
+    if device.type == "xpu" and hasattr(torch.xpu, "mem_get_info"):
+        free, total = torch.xpu.mem_get_info(device)
+        return DeviceMemory(int(total), int(free))
+    return DeviceMemory(None, None)
+
+
+def supports_bf16(device: torch.device) -> bool:
+    """Whether mixed precision in bfloat16 is worth using on this device."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "xpu"

@@ -1,0 +1,254 @@
+"""An environment report: versions, device, memory, disk, HF cache, Hub reachability, login.
+
+The Hugging Face token is never printed, logged or returned: only whether one is set and,
+online, the account name it belongs to.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import psutil
+
+from course_utils.device import accelerator_memory, device_name, pick_device
+from course_utils.memory import format_bytes
+from course_utils.offline import force_standins, offline_mode
+
+LIBRARIES = (
+    "torch",
+    "transformers",
+    "datasets",
+    "tokenizers",
+    "huggingface_hub",
+    "accelerate",
+    "sentencepiece",
+    "safetensors",
+    "scikit-learn",
+    "nbval",
+)
+HUB_URL = "https://huggingface.co"
+
+
+@dataclass
+class EnvironmentReport:
+    python: str
+    platform: str
+    versions: dict[str, str | None]
+    device: str
+    device_name: str
+    cpu_cores: int
+    ram_total_bytes: int
+    ram_available_bytes: int
+    gpu_total_bytes: int | None
+    gpu_free_bytes: int | None
+    hf_home: str
+    hf_cache: str
+    hf_cache_bytes: int
+    disk_free_bytes: int
+    offline: bool
+    force_standins: bool
+    hub_reachable: bool | None  # None: not checked (offline mode)
+    logged_in_as: str | None
+    token_present: bool
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, str]]:
+        gpu = (
+            f"{format_bytes(self.gpu_free_bytes)} free of {format_bytes(self.gpu_total_bytes)}"
+            if self.gpu_total_bytes is not None
+            else "none"
+        )
+        if self.hub_reachable is None:
+            hub = "not checked (HF_HUB_OFFLINE=1: stand-ins are used)"
+        else:
+            hub = "reachable" if self.hub_reachable else "NOT reachable"
+        if self.logged_in_as:
+            login = self.logged_in_as
+        elif self.token_present:
+            login = "a token is set (not verified)"
+        else:
+            login = "not logged in"
+        rows = [
+            ("python", self.python),
+            ("platform", self.platform),
+            *[(name, version or "not installed") for name, version in self.versions.items()],
+            ("device", f"{self.device} ({self.device_name})"),
+            ("cpu cores", str(self.cpu_cores)),
+            (
+                "RAM",
+                f"{format_bytes(self.ram_available_bytes)} available of "
+                f"{format_bytes(self.ram_total_bytes)}",
+            ),
+            ("GPU memory", gpu),
+            ("HF_HOME", self.hf_home),
+            ("HF cache", f"{self.hf_cache} ({format_bytes(self.hf_cache_bytes)})"),
+            ("disk free (cache)", format_bytes(self.disk_free_bytes)),
+            ("Hugging Face Hub", hub),
+            ("logged in", login),
+        ]
+        if self.force_standins:
+            rows.append(("stand-ins", "forced (COURSE_FORCE_STANDINS=1)"))
+        return rows
+
+    def __str__(self) -> str:
+        rows = self.rows()
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        body = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th>"
+            f"<td style='text-align:left'>{escape(v)}</td></tr>"
+            for k, v in self.rows()
+        )
+        return f"<table>{body}</table>"
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def directory_size(path: Path) -> int:
+    total = 0
+    if not path.exists():
+        return 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            file = Path(root) / name
+            try:
+                if not file.is_symlink():
+                    total += file.stat().st_size
+            except OSError:
+                continue
+    return total
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One short request to the Hub; ``False`` on any network error."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{HUB_URL}/api/models?limit=1", timeout=timeout) as resp:
+            return 200 <= resp.status < 500
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+
+
+def _login(online: bool) -> tuple[bool, str | None]:
+    from huggingface_hub import get_token
+
+    token = get_token()
+    if not token:
+        return False, None
+    if not online:
+        return True, None
+    try:
+        from huggingface_hub import whoami
+
+        return True, str(whoami(token=token).get("name") or "") or None
+    except Exception:  # noqa: BLE001 - an invalid or expired token reads as "not verified"
+        return True, None
+
+
+def environment_report(check_hub: bool = True) -> EnvironmentReport:
+    """Collect the report. The Hub is contacted (3 s timeout) only when not offline."""
+    from huggingface_hub import constants
+
+    device = pick_device()
+    mem = accelerator_memory(device)
+    vm = psutil.virtual_memory()
+    cache = Path(constants.HF_HUB_CACHE)
+    disk_probe = cache
+    while not disk_probe.exists() and disk_probe != disk_probe.parent:
+        disk_probe = disk_probe.parent
+    offline = offline_mode()
+    reachable = None if offline or not check_hub else hub_reachable()
+    token_present, user = _login(online=bool(reachable))
+    return EnvironmentReport(
+        python=sys.version.split()[0],
+        platform=platform.platform(),
+        versions={name: _version(name) for name in LIBRARIES},
+        device=str(device),
+        device_name=device_name(device),
+        cpu_cores=os.cpu_count() or 1,
+        ram_total_bytes=int(vm.total),
+        ram_available_bytes=int(vm.available),
+        gpu_total_bytes=mem.total_bytes,
+        gpu_free_bytes=mem.free_bytes,
+        hf_home=str(constants.HF_HOME),
+        hf_cache=str(cache),
+        hf_cache_bytes=directory_size(cache),
+        disk_free_bytes=int(shutil.disk_usage(disk_probe).free),
+        offline=offline,
+        force_standins=force_standins(),
+        hub_reachable=reachable,
+        logged_in_as=user,
+        token_present=token_present,
+    )
+
+
+# Measured: one training step of a 22 M-parameter BERT, batch 16 x 111 tokens, on 2 CPU cores
+# takes about 0.75 s (shared/NOTES.md). Compute scales with parameters and inversely with cores.
+_SECONDS_PER_STEP_22M_2CORES = 0.75
+
+
+def finetune_minutes_on_cpu(
+    num_parameters: int = 109_483_778,
+    examples: int = 3668,
+    epochs: int = 3,
+    batch_size: int = 16,
+    cores: int | None = None,
+) -> float:
+    """Rough time for the chapter-3 fine-tuning on CPU, from a step time measured here."""
+    cores = cores or os.cpu_count() or 1
+    steps = epochs * -(-examples // batch_size)
+    per_step = _SECONDS_PER_STEP_22M_2CORES * (num_parameters / 22_713_216) * (2 / cores)
+    return steps * per_step / 60
+
+
+def advice(report: EnvironmentReport) -> list[str]:
+    """Concrete next steps for what the report shows."""
+    tips: list[str] = []
+    if report.device == "cpu":
+        minutes = finetune_minutes_on_cpu(cores=report.cpu_cores)
+        tips.append(
+            f"No GPU: chapter 3 full fine-tuning of bert-base-uncased (3 epochs) takes about "
+            f"{minutes:.0f} minutes on these {report.cpu_cores} CPU cores; on a GPU a few minutes. "
+            "The notebook's quick mode trains a subset in a few minutes."
+        )
+    else:
+        tips.append(f"GPU found ({report.device_name}): chapter 3 trains in a few minutes.")
+    if report.ram_total_bytes < 8 * 1024**3:
+        tips.append("Under 8 GiB of RAM: close other programs before chapter 1's larger pipelines.")
+    if report.offline:
+        tips.append(
+            "Offline: notebooks use the real checkpoint where it is cached, otherwise a small local "
+            "stand-in (their outputs are not the real model's). Unset HF_HUB_OFFLINE to use the Hub."
+        )
+    elif report.hub_reachable is False:
+        tips.append(
+            "The Hub is not reachable: check your connection or proxy, or set HF_HUB_OFFLINE=1 "
+            "to work with cached models and stand-ins."
+        )
+    if not report.token_present:
+        tips.append(
+            "Not logged in: public models work; for gated ones (Meta-Llama-3-8B) run "
+            "`hf auth login` or notebook_login()."
+        )
+    if report.disk_free_bytes < 10 * 1024**3:
+        tips.append(
+            f"Only {format_bytes(report.disk_free_bytes)} free where the HF cache lives: chapter 1 "
+            "downloads about 6 GB. Point HF_HOME at a larger disk."
+        )
+    return tips

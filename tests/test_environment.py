@@ -1,0 +1,62 @@
+import dataclasses
+
+import pytest
+
+from course_utils import environment
+from course_utils.environment import advice, environment_report, finetune_minutes_on_cpu
+
+FAKE_TOKEN = "hf_FakeTokenForTestsOnly1234567890abcdef"
+
+
+def test_offline_report_does_not_contact_the_hub(monkeypatch):
+    def fail(*_args, **_kwargs):
+        raise AssertionError("the Hub must not be contacted offline")
+
+    monkeypatch.setattr(environment, "hub_reachable", fail)
+    report = environment_report()
+    assert report.offline is True
+    assert report.hub_reachable is None
+    assert "not checked" in str(report)
+
+
+def test_report_lists_versions_memory_and_cache():
+    report = environment_report()
+    text = str(report)
+    for name in ("torch", "transformers", "datasets", "RAM", "HF cache", "device"):
+        assert name in text
+    assert report.ram_total_bytes >= report.ram_available_bytes > 0
+    assert report.disk_free_bytes > 0
+    assert report._repr_html_().startswith("<table>")
+
+
+def test_token_is_never_in_the_report(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    report = environment_report()
+    assert report.token_present is True
+    for rendering in (
+        str(report),
+        repr(report),
+        report._repr_html_(),
+        str(dataclasses.asdict(report)),
+    ):
+        assert FAKE_TOKEN not in rendering
+        assert FAKE_TOKEN[3:12] not in rendering
+    assert "a token is set" in str(report)
+
+
+def test_online_login_shows_the_user_not_the_token(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "whoami", lambda token: {"name": "learner"})
+    present, user = environment._login(online=True)
+    assert (present, user) == (True, "learner")
+
+
+@pytest.mark.parametrize("cores", [2, 8])
+def test_cpu_advice_gives_minutes_that_scale_with_cores(cores):
+    assert finetune_minutes_on_cpu(cores=2) == pytest.approx(4 * finetune_minutes_on_cpu(cores=8))
+    report = environment_report()
+    report = dataclasses.replace(report, device="cpu", cpu_cores=cores)
+    tips = " ".join(advice(report))
+    assert f"{finetune_minutes_on_cpu(cores=cores):.0f} minutes" in tips
