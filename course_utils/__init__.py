@@ -5,6 +5,7 @@ One small module per concern; importing this package has no side effects.
 
 from course_utils.device import pick_device
 from course_utils.environment import EnvironmentReport, environment_report
+from course_utils.hub_access import AccessResult, check_repo_access
 from course_utils.memory import (
     FitVerdict,
     MemoryEstimate,
@@ -16,11 +17,13 @@ from course_utils.memory import (
 from course_utils.offline import offline_mode
 
 __all__ = [
+    "AccessResult",
     "EnvironmentReport",
     "FitVerdict",
     "MemoryEstimate",
     "ModelTooLargeError",
     "check_fits",
+    "check_repo_access",
     "ensure_fits",
     "environment_report",
     "estimate_memory",
