@@ -15,6 +15,7 @@ from course_utils.memory import (
     estimate_memory,
 )
 from course_utils.offline import offline_mode
+from course_utils.tokenizer_lab import compare_tokenizers, load_corpus, train_tokenizer
 
 __all__ = [
     "AccessResult",
@@ -24,9 +25,12 @@ __all__ = [
     "ModelTooLargeError",
     "check_fits",
     "check_repo_access",
+    "compare_tokenizers",
     "ensure_fits",
     "environment_report",
     "estimate_memory",
+    "load_corpus",
     "offline_mode",
     "pick_device",
+    "train_tokenizer",
 ]
