@@ -3,6 +3,7 @@
 One small module per concern; importing this package has no side effects.
 """
 
+from course_utils.checkpoints import CheckpointError, resolve_checkpoint
 from course_utils.device import pick_device
 from course_utils.environment import EnvironmentReport, environment_report
 from course_utils.hub_access import AccessResult, check_repo_access
@@ -19,6 +20,7 @@ from course_utils.tokenizer_lab import compare_tokenizers, load_corpus, train_to
 
 __all__ = [
     "AccessResult",
+    "CheckpointError",
     "EnvironmentReport",
     "FitVerdict",
     "MemoryEstimate",
@@ -32,5 +34,6 @@ __all__ = [
     "load_corpus",
     "offline_mode",
     "pick_device",
+    "resolve_checkpoint",
     "train_tokenizer",
 ]
