@@ -10,7 +10,11 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMAND_MODULES = ("course_utils.cli_basic",)
+SUBCOMMAND_MODULES = (
+    "course_utils.cli_basic",
+    "course_utils.cli_prefetch",
+    "course_utils.cli_slides",
+)
 
 
 class CommandError(Exception):

@@ -252,3 +252,38 @@ def advice(report: EnvironmentReport) -> list[str]:
             "downloads about 6 GB. Point HF_HOME at a larger disk."
         )
     return tips
+
+
+# Datasets each chapter loads, with their approximate download size (the MRPC parquet files of
+# nyu-mll/glue: train, validation and test).
+CHAPTER_DATASETS: dict[int, tuple[tuple[str, str, int], ...]] = {
+    3: (("nyu-mll/glue", "mrpc", 1_030_000),),
+}
+CHAPTERS = (0, 1, 2, 3)
+
+
+def chapter_needs() -> list[str]:
+    """One line per chapter: what it downloads (catalog sizes) and, for chapter 3, CPU time."""
+    from course_utils import catalog
+
+    lines = []
+    for chapter in CHAPTERS:
+        entries = [e for e in catalog.for_chapter(chapter) if not e.memory_only]
+        datasets = CHAPTER_DATASETS.get(chapter, ())
+        total = sum(e.download_bytes for e in entries) + sum(size for *_, size in datasets)
+        parts = [f"{len(entries)} checkpoint{'s' if len(entries) != 1 else ''}"]
+        if datasets:
+            parts.append(f"{len(datasets)} dataset{'s' if len(datasets) != 1 else ''}")
+        if total:
+            line = (
+                f"chapter {chapter} will download about {format_bytes(total)} ({', '.join(parts)})"
+            )
+        else:
+            line = f"chapter {chapter} downloads no weights"
+        if chapter == 3:
+            bert = catalog.find("google-bert/bert-base-uncased")
+            minutes = finetune_minutes_on_cpu(num_parameters=bert.approx_parameters)
+            line += f"; on CPU its full fine-tuning (3 epochs) takes about {minutes:.0f} minutes"
+        lines.append(line)
+    lines.append("`course prefetch CHAPTER --dry-run` shows exact sizes from the Hub")
+    return lines
