@@ -14,6 +14,7 @@ SUBCOMMAND_MODULES = (
     "course_utils.cli_basic",
     "course_utils.cli_prefetch",
     "course_utils.cli_slides",
+    "course_utils.cli_standins",
 )
 
 

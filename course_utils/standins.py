@@ -186,6 +186,9 @@ def build_standin(name: str) -> Path:
         with _quiet_build():
             builder(tmp, entry)
         _write_marker(tmp, entry.hub_id, time.perf_counter() - start)
+        _verified.pop(str(final), None)
+        if is_built(name):
+            return final  # another process finished the same build meanwhile: keep its copy
         if final.exists():
             # A damaged or outdated folder: move it aside first, then swap the new one in.
             trash = final.parent / f".trash-{final.name}-{uuid.uuid4().hex[:8]}"

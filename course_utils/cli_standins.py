@@ -1,0 +1,118 @@
+"""``course standins build|clear|list``: manage the offline stand-in models."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from course_utils.cli import CommandError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    standins = subparsers.add_parser(
+        "standins",
+        help="build, list or clear the local stand-ins used offline",
+        description="Offline, every course model without a copy in the HF cache is replaced by a "
+        "small local stand-in (same class, tokenizer family and labels; random weights), built "
+        "on first use into $COURSE_CACHE/standins (default ~/.cache/hf-course/standins).",
+    )
+    actions = standins.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+
+    build = actions.add_parser(
+        "build", help="build stand-ins now (all by default)", description="Build stand-ins."
+    )
+    build.add_argument("names", nargs="*", metavar="MODEL", help="catalog names (default: all)")
+    build.add_argument(
+        "--force", action="store_true", help="rebuild even those already built and intact"
+    )
+    build.set_defaults(func=run_build)
+
+    clear = actions.add_parser(
+        "clear", help="delete stand-ins (all by default)", description="Delete stand-ins."
+    )
+    clear.add_argument("names", nargs="*", metavar="MODEL", help="catalog names (default: all)")
+    clear.set_defaults(func=run_clear)
+
+    listing = actions.add_parser(
+        "list",
+        help="every stand-in: real Hub id, folder, size, built or not",
+        description="List every stand-in with the real checkpoint it replaces.",
+    )
+    listing.set_defaults(func=run_list)
+
+
+def _hub_ids(names: list[str]) -> list[str]:
+    from course_utils import catalog, standins
+
+    if not names:
+        return standins.standin_names()
+    picked = []
+    for name in names:
+        try:
+            standins.standin_dir(name)
+        except standins.StandinUnavailableError as err:
+            raise CommandError(str(err)) from None
+        picked.append(catalog.hub_id(name))
+    return picked
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from course_utils import standins
+
+    hub_ids = _hub_ids(args.names)
+    start = time.perf_counter()
+    with tqdm(hub_ids, desc="stand-ins", unit="model", leave=False) as bar:
+        for hub_id in bar:
+            bar.set_postfix_str(hub_id, refresh=True)
+            t0 = time.perf_counter()
+            try:
+                if args.force or not standins.is_built(hub_id):
+                    folder, what = standins.build_standin(hub_id), "built"
+                else:
+                    folder, what = standins.standin_dir(hub_id), "ok   "
+            except standins.StandinUnavailableError as err:
+                raise CommandError(str(err)) from None
+            seconds = time.perf_counter() - t0
+            size = _size(standins.folder_size(folder))
+            bar.write(f"{what} {hub_id:58} {seconds:6.2f} s {size:>9}  {folder}")
+    print(f"{len(hub_ids)} stand-in(s) ready in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def run_clear(args: argparse.Namespace) -> int:
+    from course_utils import standins
+
+    if args.names:
+        removed = [p for hub_id in _hub_ids(args.names) for p in standins.clear_standins(hub_id)]
+    else:
+        removed = standins.clear_standins()
+    for path in removed:
+        print(f"removed {path}")
+    print(f"{len(removed)} folder(s) removed from {standins.standins_root()}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from course_utils import catalog, standins
+
+    rows = [("NAME", "REAL HUB ID", "BUILT", "SIZE", "FOLDER")]
+    for hub_id in standins.standin_names():
+        folder = standins.standin_dir(hub_id)
+        built = standins.is_built(hub_id)
+        size = _size(standins.folder_size(folder)) if built else "-"
+        rows.append(
+            (catalog.find(hub_id).short_name, hub_id, "yes" if built else "no", size, str(folder))
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4])
+    return 0
+
+
+def _size(n: int) -> str:
+    from course_utils.memory import format_bytes
+
+    return format_bytes(n)
