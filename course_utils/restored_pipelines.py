@@ -1,0 +1,588 @@
+"""Question answering, summarization and translation pipelines, restored for transformers 5.
+
+Why these classes exist: chapter 1 of the course calls ``pipeline("question-answering")``,
+``pipeline("summarization")`` and ``pipeline("translation", ...)``. transformers 5 removed those
+pipelines (``transformers.pipelines.REMOVED_TASKS``; ``pipeline("summarization")`` raises
+``KeyError``) and refuses custom pipelines registered under their names, although the models
+(``AutoModelForQuestionAnswering``, ``AutoModelForSeq2SeqLM``) and ``generate()`` still work.
+So the 4.x pipelines are ported here as ``transformers.Pipeline`` subclasses, instantiated
+directly (``course_utils.pipeline`` does that for you). Batching, ``batch_size``, device
+placement and ``num_workers`` come from the transformers base classes unchanged.
+
+The call interface and the output format are those of transformers 4.57 (the last 4.x release),
+and so are the results: same spans and offsets, same scores, same generated text. The tests
+compare them with outputs recorded from real 4.x pipelines (``tests/fixtures/restored``).
+One deliberate difference: a ``max_length`` passed by the caller is honoured even when the
+model's generation config sets none (4.x then silently used its default ``max_new_tokens=256``).
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformers import GenerationConfig
+from transformers.pipelines.base import ChunkPipeline, Pipeline
+
+__all__ = [
+    "QuestionAnsweringPipeline",
+    "SummarizationPipeline",
+    "Text2TextGenerationPipeline",
+    "TranslationPipeline",
+    "decode_spans",
+    "select_starts_ends",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Question answering (extractive): the 4.x algorithm, fast tokenizers only.
+
+
+def decode_spans(
+    start: np.ndarray, end: np.ndarray, topk: int, max_answer_len: int, undesired_tokens: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best ``topk`` (start, end) token pairs by ``start_prob * end_prob``.
+
+    Spans that end before they start, are longer than ``max_answer_len`` tokens, or touch a
+    token where ``undesired_tokens`` is 0 (question, special or padding tokens) are dropped.
+    """
+    if start.ndim == 1:
+        start = start[None]
+    if end.ndim == 1:
+        end = end[None]
+    outer = np.matmul(np.expand_dims(start, -1), np.expand_dims(end, 1))
+    candidates = np.tril(np.triu(outer), max_answer_len - 1)
+    scores_flat = candidates.flatten()
+    if topk == 1:
+        idx_sort = [np.argmax(scores_flat)]
+    elif len(scores_flat) < topk:
+        idx_sort = np.argsort(-scores_flat)
+    else:
+        idx = np.argpartition(-scores_flat, topk)[0:topk]
+        idx_sort = idx[np.argsort(-scores_flat[idx])]
+    starts, ends = np.unravel_index(idx_sort, candidates.shape)[1:]
+    desired = np.isin(starts, undesired_tokens.nonzero()) & np.isin(
+        ends, undesired_tokens.nonzero()
+    )
+    starts = starts[desired]
+    ends = ends[desired]
+    return starts, ends, candidates[0, starts, ends]
+
+
+def select_starts_ends(
+    start,
+    end,
+    p_mask,
+    attention_mask,
+    min_null_score=1000000,
+    top_k=1,
+    handle_impossible_answer=False,
+    max_answer_len=15,
+):
+    """Softmax the start/end logits over the allowed tokens of one chunk, then :func:`decode_spans`.
+
+    ``p_mask`` has 1 for tokens that cannot be part of an answer. The score of the empty answer
+    (the CLS token) is tracked in ``min_null_score`` across chunks.
+    """
+    undesired_tokens = np.abs(np.array(p_mask) - 1)
+    if attention_mask is not None:
+        undesired_tokens = undesired_tokens & attention_mask
+    undesired_tokens_mask = undesired_tokens == 0.0
+    start = np.where(undesired_tokens_mask, -10000.0, start)
+    end = np.where(undesired_tokens_mask, -10000.0, end)
+    start = np.exp(start - start.max(axis=-1, keepdims=True))
+    start = start / start.sum()
+    end = np.exp(end - end.max(axis=-1, keepdims=True))
+    end = end / end.sum()
+    if handle_impossible_answer:
+        min_null_score = min(min_null_score, (start[0, 0] * end[0, 0]).item())
+    start[0, 0] = end[0, 0] = 0.0  # the CLS token is never a span
+    starts, ends, scores = decode_spans(start, end, top_k, max_answer_len, undesired_tokens)
+    return starts, ends, scores, min_null_score
+
+
+@dataclass(frozen=True)
+class QAExample:
+    """One question with its context (4.x used ``SquadExample``; only these two fields matter)."""
+
+    question_text: str
+    context_text: str
+
+
+def _qa_example(item) -> QAExample:
+    if isinstance(item, QAExample):
+        return item
+    if hasattr(item, "question_text") and hasattr(item, "context_text"):  # a 4.x SquadExample
+        return QAExample(item.question_text, item.context_text)
+    if isinstance(item, dict):
+        for key in ("question", "context"):
+            if key not in item:
+                raise KeyError(
+                    "question answering needs a dictionary with keys 'question' and 'context', "
+                    f"got keys {sorted(item)}"
+                )
+            if item[key] is None:
+                raise ValueError(f"`{key}` cannot be None")
+            if not isinstance(item[key], str):
+                raise ValueError(f"`{key}` must be a string, got {type(item[key]).__name__}")
+            if not item[key]:
+                raise ValueError(f"`{key}` cannot be empty")
+        return QAExample(item["question"], item["context"])
+    raise ValueError(
+        f"{item!r} is not a question-answering input: pass question=..., context=... or a "
+        "dict {'question': ..., 'context': ...} (or a list of them)"
+    )
+
+
+def _parse_qa_inputs(args, kwargs):
+    """The 4.x ways of passing inputs: positional dict(s), or ``question=`` / ``context=``."""
+    if args:
+        if len(args) == 1:
+            inputs = args[0]
+        elif len(args) == 2 and all(isinstance(a, str) for a in args):
+            inputs = [{"question": args[0], "context": args[1]}]
+        else:
+            inputs = list(args)
+    elif "question" in kwargs and "context" in kwargs:
+        question, context = kwargs.pop("question"), kwargs.pop("context")
+        if isinstance(question, list) and isinstance(context, str):
+            inputs = [{"question": q, "context": context} for q in question]
+        elif isinstance(question, list) and isinstance(context, list):
+            if len(question) != len(context):
+                raise ValueError(
+                    f"got {len(question)} questions but {len(context)} contexts: pass one context, "
+                    "or one per question"
+                )
+            inputs = [{"question": q, "context": c} for q, c in zip(question, context, strict=True)]
+        elif isinstance(question, str) and isinstance(context, str):
+            inputs = [{"question": question, "context": context}]
+        else:
+            raise ValueError("question= and context= must be strings or lists of strings")
+    else:
+        raise ValueError(
+            "question answering needs a question and a context: call it as "
+            "qa(question='...', context='...')"
+        )
+    if isinstance(inputs, types.GeneratorType | torch.utils.data.Dataset):
+        return inputs  # streamed: each item is checked when it is preprocessed
+    if isinstance(inputs, dict):
+        inputs = [inputs]
+    elif isinstance(inputs, Iterable) and not isinstance(inputs, str):
+        inputs = list(inputs)
+    else:
+        raise ValueError(f"{inputs!r} is not a question-answering input")
+    return [_qa_example(item) for item in inputs]
+
+
+class QuestionAnsweringPipeline(ChunkPipeline):
+    """Extractive question answering: the span of ``context`` that answers ``question``.
+
+    Returns ``{'score', 'start', 'end', 'answer'}`` (a list when ``top_k > 1`` or for several
+    inputs). ``answer == context[start:end]``. Contexts longer than ``max_seq_len`` tokens are
+    split into overlapping chunks (``doc_stride`` tokens of overlap) and the best span of any
+    chunk wins; its score is ``start_prob * end_prob`` within its chunk.
+    """
+
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+    _load_tokenizer = True
+    default_input_names = "question,context"
+
+    def __init__(self, model, tokenizer, task: str = "question-answering", **kwargs):
+        if tokenizer is None or not getattr(tokenizer, "is_fast", False):
+            raise ValueError(
+                "the question-answering pipeline needs a fast tokenizer (for character offsets); "
+                "load it with AutoTokenizer.from_pretrained(checkpoint) (the default is fast)"
+            )
+        super().__init__(model=model, tokenizer=tokenizer, task=task, **kwargs)
+
+    def __call__(self, *args, **kwargs):
+        """Answer ``question=`` from ``context=`` (strings or lists), or dict input(s).
+
+        Options: ``top_k`` (1), ``max_answer_len`` (15 tokens), ``handle_impossible_answer``
+        (False), ``doc_stride`` (min(max_seq_len // 2, 128)), ``max_seq_len`` (min(model max, 384)),
+        ``max_question_len`` (64), ``align_to_words`` (True), ``batch_size``.
+        """
+        examples = _parse_qa_inputs(args, kwargs)
+        if isinstance(examples, list) and len(examples) == 1:
+            return super().__call__(examples[0], **kwargs)
+        return super().__call__(examples, **kwargs)
+
+    def _sanitize_parameters(
+        self,
+        padding=None,
+        top_k=None,
+        doc_stride=None,
+        max_answer_len=None,
+        max_seq_len=None,
+        max_question_len=None,
+        handle_impossible_answer=None,
+        align_to_words=None,
+        **kwargs,
+    ):
+        if kwargs:
+            raise TypeError(
+                f"unexpected argument(s) {sorted(kwargs)} for question answering; it takes question, "
+                "context, top_k, max_answer_len, handle_impossible_answer, doc_stride, max_seq_len, "
+                "max_question_len, align_to_words, padding, batch_size"
+            )
+        preprocess_params = {}
+        if padding is not None:
+            preprocess_params["padding"] = padding
+        if doc_stride is not None:
+            preprocess_params["doc_stride"] = doc_stride
+        if max_question_len is not None:
+            preprocess_params["max_question_len"] = max_question_len
+        if max_seq_len is not None:
+            preprocess_params["max_seq_len"] = max_seq_len
+        postprocess_params = {}
+        if top_k is not None:
+            if top_k < 1:
+                raise ValueError(f"top_k should be >= 1 (got {top_k})")
+            postprocess_params["top_k"] = top_k
+        if max_answer_len is not None:
+            if max_answer_len < 1:
+                raise ValueError(f"max_answer_len should be >= 1 (got {max_answer_len})")
+            postprocess_params["max_answer_len"] = max_answer_len
+        if handle_impossible_answer is not None:
+            postprocess_params["handle_impossible_answer"] = handle_impossible_answer
+        if align_to_words is not None:
+            postprocess_params["align_to_words"] = align_to_words
+        return preprocess_params, {}, postprocess_params
+
+    def preprocess(
+        self, example, padding="do_not_pad", doc_stride=None, max_question_len=64, max_seq_len=None
+    ):
+        example = _qa_example(example)
+        if max_seq_len is None:
+            max_seq_len = min(self.tokenizer.model_max_length, 384)
+        if doc_stride is None:
+            doc_stride = min(max_seq_len // 2, 128)
+        if doc_stride > max_seq_len:
+            raise ValueError(
+                f"`doc_stride` ({doc_stride}) is larger than `max_seq_len` ({max_seq_len})"
+            )
+
+        question_first = self.tokenizer.padding_side == "right"
+        encoded = self.tokenizer(
+            text=example.question_text if question_first else example.context_text,
+            text_pair=example.context_text if question_first else example.question_text,
+            padding=padding,
+            truncation="only_second" if question_first else "only_first",
+            max_length=max_seq_len,
+            stride=doc_stride,
+            return_token_type_ids=True,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+        )
+        # A long context comes back as several overlapping chunks ("spans").
+        num_spans = len(encoded["input_ids"])
+        # p_mask: 1 for tokens that cannot be in the answer (question, special tokens).
+        p_mask = [
+            [int(tok != 1) if question_first else 0 for tok in encoded.sequence_ids(span)]
+            for span in range(num_spans)
+        ]
+        model_input_names = [*self.tokenizer.model_input_names, "p_mask", "token_type_ids"]
+        for span in range(num_spans):
+            input_ids = encoded["input_ids"][span]
+            if self.tokenizer.cls_token_id is not None:
+                # keep the CLS token unmasked (some models use it for "no answer")
+                for cls_index in np.nonzero(np.array(input_ids) == self.tokenizer.cls_token_id)[0]:
+                    p_mask[span][cls_index] = 0
+            feature = {
+                "input_ids": input_ids,
+                "attention_mask": encoded["attention_mask"][span]
+                if "attention_mask" in encoded
+                else None,
+                "token_type_ids": encoded["token_type_ids"][span]
+                if "token_type_ids" in encoded
+                else None,
+                "p_mask": p_mask[span],
+            }
+            fw_args = {}
+            for key, value in feature.items():
+                if key in model_input_names and value is not None:
+                    tensor = torch.tensor(value)
+                    if tensor.dtype == torch.int32:
+                        tensor = tensor.long()
+                    fw_args[key] = tensor.unsqueeze(0)
+            yield {
+                "example": example,
+                "is_last": span == num_spans - 1,
+                "encoding": encoded[span],
+                **fw_args,
+            }
+
+    def _forward(self, inputs):
+        model_inputs = {k: inputs[k] for k in self.tokenizer.model_input_names if k in inputs}
+        if "use_cache" in inspect.signature(self.model.forward).parameters:
+            model_inputs["use_cache"] = False
+        output = self.model(**model_inputs)
+        if isinstance(output, dict):
+            start, end = output["start_logits"], output["end_logits"]
+        else:
+            start, end = output[:2]
+        return {"start": start, "end": end, **inputs}
+
+    def postprocess(
+        self,
+        model_outputs,
+        top_k=1,
+        handle_impossible_answer=False,
+        max_answer_len=15,
+        align_to_words=True,
+    ):
+        min_null_score = 1000000  # large and positive
+        answers = []
+        for output in model_outputs:
+            start_, end_ = output["start"], output["end"]
+            if start_.dtype in (torch.bfloat16, torch.float16):
+                start_, end_ = start_.float(), end_.float()
+            start_, end_ = start_.numpy(), end_.numpy()
+            example = output["example"]
+            attention_mask = output.get("attention_mask")
+            attention_mask = attention_mask.numpy() if attention_mask is not None else None
+            # some candidates may be dropped when aligned to words, so ask for more
+            pre_topk = top_k * 2 + 10 if align_to_words else top_k
+            starts, ends, scores, min_null_score = select_starts_ends(
+                start_,
+                end_,
+                output["p_mask"],
+                attention_mask,
+                min_null_score,
+                pre_topk,
+                handle_impossible_answer,
+                max_answer_len,
+            )
+            enc = output["encoding"]
+            # The encoding was not padded, input_ids may be (left padding shifts every index).
+            if self.tokenizer.padding_side == "left":
+                offset = int((output["input_ids"] == self.tokenizer.pad_token_id).numpy().sum())
+            else:
+                offset = 0
+            sequence_index = 1 if self.tokenizer.padding_side == "right" else 0
+            for s, e, score in zip(starts, ends, scores, strict=True):
+                start_index, end_index = self._char_span(
+                    enc, s - offset, e - offset, sequence_index, align_to_words
+                )
+                target = example.context_text[start_index:end_index]
+                same = next((a for a in answers if a["answer"].lower() == target.lower()), None)
+                if same is not None:  # the same text from another chunk / token pair
+                    same["score"] += score.item()
+                else:
+                    answers.append(
+                        {
+                            "score": score.item(),
+                            "start": start_index,
+                            "end": end_index,
+                            "answer": target,
+                        }
+                    )
+        if handle_impossible_answer:
+            answers.append({"score": min_null_score, "start": 0, "end": 0, "answer": ""})
+        answers = sorted(answers, key=lambda a: a["score"], reverse=True)[:top_k]
+        if len(answers) == 1:
+            return answers[0]
+        return answers
+
+    @staticmethod
+    def _char_span(
+        enc, s: int, e: int, sequence_index: int, align_to_words: bool
+    ) -> tuple[int, int]:
+        """Character offsets of tokens s..e in the context, widened to whole words if asked."""
+        if align_to_words:
+            try:
+                start_word = enc.token_to_word(s)
+                end_word = enc.token_to_word(e)
+                return (
+                    enc.word_to_chars(start_word, sequence_index=sequence_index)[0],
+                    enc.word_to_chars(end_word, sequence_index=sequence_index)[1],
+                )
+            except Exception:  # noqa: BLE001 - some tokenizers have no words: keep token offsets
+                pass
+        return enc.offsets[s][0], enc.offsets[e][1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sequence-to-sequence generation: summarization and translation.
+
+
+class ReturnType(enum.Enum):
+    TENSORS = 0
+    TEXT = 1
+
+
+class Text2TextGenerationPipeline(Pipeline):
+    """Generate text from text with an encoder-decoder model (``model.generate``).
+
+    Returns ``[{'generated_text': ...}]`` per input. Generation settings come, in this order of
+    priority, from the call, from the pipeline's construction, from the model config's
+    ``task_specific_params`` for this task, from the model's generation config, and finally the
+    4.x pipeline defaults (``max_new_tokens=256``, ``num_beams=4``).
+    """
+
+    _pipeline_calls_generate = True
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+    _load_tokenizer = True
+    _default_generation_config = GenerationConfig(max_new_tokens=256, num_beams=4)
+    return_name = "generated"
+
+    def __init__(self, model, tokenizer, task: str = "text2text-generation", **kwargs):
+        if not getattr(model, "can_generate", lambda: False)():
+            raise ValueError(
+                f"{type(model).__name__} cannot generate text; {task} needs a sequence-to-sequence "
+                "model loaded with AutoModelForSeq2SeqLM.from_pretrained(checkpoint)"
+            )
+        super().__init__(model=model, tokenizer=tokenizer, task=task, **kwargs)
+        # 4.x: a model config's task_specific_params[task] (e.g. T5's "summarize: " prefix)
+        # tunes generation for this task; the caller's settings still win.
+        task_params = dict(
+            (getattr(model.config, "task_specific_params", None) or {}).get(task) or {}
+        )
+        prefix = task_params.pop("prefix", None)
+        if prefix is not None:
+            self.prefix = prefix
+        self._task_generate_kwargs = task_params
+
+    def _sanitize_parameters(
+        self,
+        return_tensors=None,
+        return_text=None,
+        return_type=None,
+        clean_up_tokenization_spaces=None,
+        truncation=None,
+        stop_sequence=None,
+        **generate_kwargs,
+    ):
+        preprocess_params = {}
+        if truncation is not None:
+            preprocess_params["truncation"] = truncation
+        postprocess_params = {}
+        if return_tensors is not None and return_type is None:
+            return_type = ReturnType.TENSORS if return_tensors else ReturnType.TEXT
+        if return_type is None and return_text is not None:
+            return_type = ReturnType.TEXT if return_text else ReturnType.TENSORS
+        if return_type is not None:
+            postprocess_params["return_type"] = return_type
+        if clean_up_tokenization_spaces is not None:
+            postprocess_params["clean_up_tokenization_spaces"] = clean_up_tokenization_spaces
+        if stop_sequence is not None:
+            stop_ids = self.tokenizer.encode(stop_sequence, add_special_tokens=False)
+            generate_kwargs["eos_token_id"] = stop_ids[0]
+        return preprocess_params, generate_kwargs, postprocess_params
+
+    def _parse_and_tokenize(self, inputs, truncation):
+        prefix = self.prefix if self.prefix is not None else ""
+        if isinstance(inputs, list):
+            if self.tokenizer.pad_token_id is None:
+                raise ValueError("the tokenizer needs a pad token to handle a batch of inputs")
+            text, padding = [prefix + item for item in inputs], True
+        elif isinstance(inputs, str):
+            text, padding = prefix + inputs, False
+        else:
+            raise TypeError(f"expected a string or a list of strings, got {type(inputs).__name__}")
+        encoded = self.tokenizer(text, padding=padding, truncation=truncation, return_tensors="pt")
+        encoded.pop("token_type_ids", None)  # produced by some tokenizers, refused by generate()
+        return encoded
+
+    def __call__(self, inputs, *args, **kwargs):
+        """Generate for a string or a list of strings (a list gives one result per string)."""
+        result = super().__call__(inputs, *args, **kwargs)
+        if (
+            isinstance(inputs, list)
+            and all(isinstance(item, str) for item in inputs)
+            and all(len(res) == 1 for res in result)
+        ):
+            return [res[0] for res in result]
+        return result
+
+    def preprocess(self, inputs, truncation=False):
+        return self._parse_and_tokenize(inputs, truncation=truncation)
+
+    def _forward(self, model_inputs, **generate_kwargs):
+        in_b = model_inputs["input_ids"].shape[0]
+        # call > construction > task_specific_params > model generation config > pipeline defaults
+        generate_kwargs = self._prepare_generate_kwargs(
+            {**self._task_generate_kwargs, **self._generate_kwargs, **generate_kwargs}
+        )
+        output_ids = self.model.generate(**model_inputs, **generate_kwargs)
+        out_b = output_ids.shape[0]
+        return {"output_ids": output_ids.reshape(in_b, out_b // in_b, *output_ids.shape[1:])}
+
+    def postprocess(
+        self, model_outputs, return_type=ReturnType.TEXT, clean_up_tokenization_spaces=False
+    ):
+        records = []
+        for output_ids in model_outputs["output_ids"][0]:
+            if return_type == ReturnType.TENSORS:
+                records.append({f"{self.return_name}_token_ids": output_ids})
+            else:
+                text = self.tokenizer.decode(
+                    output_ids,
+                    skip_special_tokens=True,
+                    clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+                )
+                records.append({f"{self.return_name}_text": text})
+        return records
+
+
+class SummarizationPipeline(Text2TextGenerationPipeline):
+    """Summarize text: ``[{'summary_text': ...}]``; ``min_length`` / ``max_length`` in tokens.
+
+    ``max_new_tokens`` caps only the generated tokens; ``return_tensors=True`` gives token ids
+    (``summary_token_ids``) instead of text.
+    """
+
+    return_name = "summary"
+
+    def __init__(self, model, tokenizer, task: str = "summarization", **kwargs):
+        super().__init__(model, tokenizer, task=task, **kwargs)
+
+
+class TranslationPipeline(Text2TextGenerationPipeline):
+    """Translate text: ``[{'translation_text': ...}]``.
+
+    ``task="translation_fr_to_en"`` (or ``src_lang=`` / ``tgt_lang=``) names the languages, which
+    only multilingual models need; a pair model such as opus-mt-fr-en ignores them.
+    """
+
+    return_name = "translation"
+
+    def __init__(self, model, tokenizer, task: str = "translation", **kwargs):
+        super().__init__(model, tokenizer, task=task, **kwargs)
+
+    def _sanitize_parameters(self, src_lang=None, tgt_lang=None, **kwargs):
+        preprocess_params, forward_params, postprocess_params = super()._sanitize_parameters(
+            **kwargs
+        )
+        if src_lang is not None:
+            preprocess_params["src_lang"] = src_lang
+        if tgt_lang is not None:
+            preprocess_params["tgt_lang"] = tgt_lang
+        if src_lang is None and tgt_lang is None:
+            parts = (self.task or "").split("_")
+            if len(parts) == 4:  # translation, xx, to, yy
+                preprocess_params["src_lang"] = parts[1]
+                preprocess_params["tgt_lang"] = parts[3]
+        return preprocess_params, forward_params, postprocess_params
+
+    def preprocess(self, inputs, truncation=False, src_lang=None, tgt_lang=None):
+        build = getattr(self.tokenizer, "_build_translation_inputs", None)
+        if build is not None:  # multilingual tokenizers (M2M100, NLLB, mBART) set language codes
+            return build(
+                inputs,
+                return_tensors="pt",
+                truncation=truncation,
+                src_lang=src_lang,
+                tgt_lang=tgt_lang,
+            )
+        return self._parse_and_tokenize(inputs, truncation=truncation)
