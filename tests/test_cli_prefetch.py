@@ -1,0 +1,263 @@
+"""``course prefetch`` against a mocked Hub: nothing here touches the network."""
+
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import huggingface_hub
+import pytest
+from huggingface_hub.hf_api import RepoSibling
+
+from course_utils import cli_prefetch
+from course_utils.cli import main
+
+# What the Hub lists for google-bert/bert-base-uncased: the same weights in five formats.
+BERT_FILES = {
+    "model.safetensors": 440_449_768,
+    "pytorch_model.bin": 440_473_133,
+    "tf_model.h5": 536_063_208,
+    "flax_model.msgpack": 438_064_459,
+    "rust_model.ot": 534_240_408,
+    "onnx/model.onnx": 437_000_000,
+    "coreml/fill-mask/float32_model.mlpackage/Data/weights.bin": 437_000_000,
+    "config.json": 570,
+    "tokenizer.json": 466_062,
+    "tokenizer_config.json": 48,
+    "vocab.txt": 231_508,
+    ".gitattributes": 491,
+    "README.md": 10_474,
+}
+BERT_WANTED = [
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+]
+MRPC_FILES = {
+    "mrpc/train-00000-of-00001.parquet": 649_281,
+    "mrpc/validation-00000-of-00001.parquet": 75_102,
+    "mrpc/test-00000-of-00001.parquet": 308_441,
+    "cola/train-00000-of-00001.parquet": 251_000,
+    "README.md": 35_000,
+}
+
+
+class FakeHub:
+    """Records every Hub call; answers model_info / dataset_info from the tables above."""
+
+    def __init__(self, monkeypatch, fail_downloads=False, unreachable=False):
+        self.calls: list[tuple] = []
+        self.fail_downloads = fail_downloads
+        self.unreachable = unreachable
+        hub = self
+
+        def model_info(api, repo_id, files_metadata=False, **kwargs):
+            hub.calls.append(("model_info", repo_id, files_metadata))
+            if hub.unreachable:
+                raise ConnectionError("Name or service not known")
+            files = (
+                BERT_FILES
+                if repo_id == "google-bert/bert-base-uncased"
+                else {
+                    "model.safetensors": 1000,
+                    "config.json": 10,
+                }
+            )
+            return SimpleNamespace(siblings=[RepoSibling(n, size=s) for n, s in files.items()])
+
+        def dataset_info(api, repo_id, files_metadata=False, **kwargs):
+            hub.calls.append(("dataset_info", repo_id, files_metadata))
+            if hub.unreachable:
+                raise ConnectionError("Name or service not known")
+            return SimpleNamespace(siblings=[RepoSibling(n, size=s) for n, s in MRPC_FILES.items()])
+
+        def snapshot_download(repo_id, **kwargs):
+            print(f"DOWNLOADING {repo_id}")
+            hub.calls.append(("snapshot_download", repo_id, kwargs))
+            if hub.fail_downloads:
+                raise OSError("connection reset")
+            return "/tmp/nowhere"
+
+        def download_dataset(item):
+            print(f"DOWNLOADING {item.repo_id}")
+            hub.calls.append(("load_dataset", item.repo_id, item.subset))
+
+        monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
+        monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", dataset_info)
+        monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+        monkeypatch.setattr(cli_prefetch, "_download_dataset", download_dataset)
+        monkeypatch.setattr(cli_prefetch, "offline_mode", lambda: False)
+
+    def named(self, kind):
+        return [c for c in self.calls if c[0] == kind]
+
+
+def test_select_files_keeps_safetensors_config_and_tokenizer_only():
+    assert cli_prefetch.select_files(list(BERT_FILES)) == BERT_WANTED
+
+
+def test_select_files_falls_back_to_bin_without_safetensors():
+    files = ["pytorch_model.bin", "tf_model.h5", "config.json", "vocab.json", "merges.txt"]
+    assert cli_prefetch.select_files(files) == [
+        "config.json",
+        "merges.txt",
+        "pytorch_model.bin",
+        "vocab.json",
+    ]
+
+
+def test_dry_run_shows_hub_sizes_and_downloads_nothing(monkeypatch, capsys):
+    hub = FakeHub(monkeypatch)
+    assert main(["prefetch", "3", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert ("model_info", "google-bert/bert-base-uncased", True) in hub.calls
+    assert ("dataset_info", "nyu-mll/glue", True) in hub.calls
+    assert not hub.named("snapshot_download") and not hub.named("load_dataset")
+    # safetensors + config + tokenizer of BERT (not the .bin/.h5/.msgpack copies) ...
+    assert "420.7 MiB" in out
+    # ... plus the three MRPC parquet files (not the other GLUE subsets)
+    assert "1008.6 KiB" in out
+    assert "total: about 421.7 MiB in 2 repositories" in out
+    assert "dry run: nothing downloaded" in out
+
+
+def test_prefetch_shows_sizes_then_downloads_only_the_needed_files(monkeypatch, capsys):
+    hub = FakeHub(monkeypatch)
+    assert main(["prefetch", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("total: about 421.7 MiB") < out.index("DOWNLOADING")
+    [(_, repo, kwargs)] = hub.named("snapshot_download")
+    assert repo == "google-bert/bert-base-uncased"
+    assert kwargs["allow_patterns"] == BERT_WANTED
+    assert hub.named("load_dataset") == [("load_dataset", "nyu-mll/glue", "mrpc")]
+    assert "can now run offline" in out
+
+
+def test_all_fetches_a_model_used_by_two_chapters_once(monkeypatch, capsys):
+    hub = FakeHub(monkeypatch)
+    assert main(["prefetch", "all", "--dry-run"]) == 0
+    repos = [c[1] for c in hub.named("model_info")]
+    assert repos.count("google-bert/bert-base-uncased") == 1
+    assert "alpindale/WizardLM-2-8x22B" not in repos
+    assert "skip alpindale/WizardLM-2-8x22B: used for memory checks only" in capsys.readouterr().out
+
+
+def test_chapter_0_has_only_memory_only_models(monkeypatch, capsys):
+    hub = FakeHub(monkeypatch)
+    assert main(["prefetch", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to download" in out
+    assert "skip meta-llama/Meta-Llama-3-8B: used for memory checks only" in out
+    assert hub.calls == []
+
+
+def test_memory_check_skips_a_model_that_cannot_fit(monkeypatch, capsys):
+    import course_utils.memory
+
+    hub = FakeHub(monkeypatch)
+    monkeypatch.setattr(
+        course_utils.memory,
+        "available_memory",
+        lambda device=None: (100_000_000, 100_000_000, "RAM"),
+    )
+    assert main(["prefetch", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "skip google-bert/bert-base-uncased: DOES NOT FIT" in out
+    assert "--allow-too-large" in out
+    assert not hub.named("snapshot_download")
+
+    assert main(["prefetch", "3", "--allow-too-large"]) == 0
+    assert [c[1] for c in hub.named("snapshot_download")] == ["google-bert/bert-base-uncased"]
+
+
+def test_failed_download_exits_nonzero_with_one_line(monkeypatch, capsys):
+    FakeHub(monkeypatch, fail_downloads=True)
+    assert main(["prefetch", "3"]) == 2
+    captured = capsys.readouterr()
+    assert "failed: OSError: connection reset" in captured.out
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith(
+        "course prefetch: 1 of 2 downloads failed (google-bert/bert-base-uncased)"
+    )
+
+
+def test_unreachable_hub_falls_back_to_catalog_sizes(monkeypatch, capsys):
+    hub = FakeHub(monkeypatch, unreachable=True)
+    assert main(["prefetch", "3", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "Hub metadata unavailable (ConnectionError: Name or service not known)" in out
+    assert "catalog" in out
+
+    assert main(["prefetch", "3"]) == 2
+    assert "the Hub did not answer" in capsys.readouterr().err
+    assert not hub.named("snapshot_download")
+
+
+def _fake_cached_model(cache, repo_id):
+    folder = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = folder / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    (folder / "refs").mkdir()
+    (folder / "refs" / "main").write_text("a" * 40)
+    for name in ("config.json", "model.safetensors"):
+        (snapshot / name).write_text("{}")
+
+
+def test_offline_lists_the_cache(monkeypatch, tmp_path, capsys):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    _fake_cached_model(tmp_path, "google-bert/bert-base-uncased")
+    monkeypatch.setattr(cli_prefetch, "offline_mode", lambda: True)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", pytest.fail)
+
+    assert main(["prefetch", "2", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "offline" in out.lower()
+    assert "[cached ] google-bert/bert-base-uncased" in out
+    assert "[missing] distilbert/distilbert-base-uncased-finetuned-sst-2-english" in out
+
+    assert main(["prefetch", "2"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("course prefetch: offline (HF_HUB_OFFLINE=1)")
+
+
+@pytest.mark.parametrize("chapter", ["7", "one", "-1", ""])
+def test_bad_chapter_is_one_line(chapter, capsys):
+    assert main(["prefetch", chapter]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("course prefetch: unknown chapter")
+
+
+def test_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "course_utils.cli", "prefetch", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    assert "--dry-run" in result.stdout
+
+
+def test_chapter_needs_for_course_doctor():
+    from course_utils import catalog
+    from course_utils.environment import chapter_needs
+
+    lines = chapter_needs()
+    by_chapter = {int(line.split()[1]): line for line in lines if line.startswith("chapter ")}
+    assert sorted(by_chapter) == [0, 1, 2, 3]
+    # chapter 0 only uses Meta-Llama-3-8B for memory checks: nothing to download
+    assert "no weights" in by_chapter[0]
+    downloadable = [e for e in catalog.for_chapter(1) if not e.memory_only]
+    assert f"({len(downloadable)} checkpoints)" in by_chapter[1] and "GiB" in by_chapter[1]
+    assert "1 checkpoint, 1 dataset" in by_chapter[3]
+    minutes = int(by_chapter[3].split("takes about ")[1].split()[0])
+    assert 1 <= minutes <= 600
+
+
+def test_doctor_prints_chapter_needs(capsys):
+    assert main(["doctor", "--no-hub"]) == 0
+    out = capsys.readouterr().out
+    assert "Chapter needs:" in out and "chapter 3 will download about" in out
