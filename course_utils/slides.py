@@ -78,7 +78,9 @@ Reveal.on("slidechanged", courseFitSlide);
 _HTML_TEMPLATE = "{%- extends 'index.html.j2' -%}" + _NO_CDN_BLOCKS
 
 _REMOTE = r"""(?:https?:)?//[^"'\s>]+"""
-_REMOTE_IMG = re.compile(r"<img\b[^>]*?\bsrc=[\"'](" + _REMOTE + r")[\"'][^>]*>", re.I)
+_REMOTE_IMG = re.compile(
+    r"<(?:img|video|audio|source|embed)\b[^>]*?\bsrc=[\"'](" + _REMOTE + r")[\"'][^>]*>", re.I
+)
 _REMOTE_FRAME = re.compile(
     r"<iframe\b[^>]*?\bsrc=[\"'](" + _REMOTE + r")[\"'][^>]*>.*?</iframe>", re.I | re.S
 )
@@ -238,8 +240,11 @@ def remote_references(text: str) -> list[str]:
         for tag in loads
         for url in re.findall(r"\b(?:src|href)=[\"'](" + _REMOTE + r")", tag, re.I)
     ]
-    found += re.findall(r"url\(\s*[\"']?(" + _REMOTE + r")", text, re.I)
-    found += re.findall(r"@import\s+[\"'](" + _REMOTE + r")", text, re.I)
+    styles = re.findall(r"<style\b[^>]*>(.*?)</style>", text, re.I | re.S)
+    styles += re.findall(r"\bstyle=\"([^\"]*)\"", text, re.I)
+    for css in styles:
+        found += re.findall(r"url\(\s*[\"']?(" + _REMOTE + r")", css, re.I)
+        found += re.findall(r"@import\s+[\"'](" + _REMOTE + r")", css, re.I)
     return found
 
 

@@ -116,6 +116,14 @@ def test_remove_remote_resources_turns_images_into_links():
     cleaned = slides.remove_remote_resources(page)
     assert slides.remote_references(cleaned) == []
     assert "data:image/png" in cleaned and '<a href="//cdn.example/a.png">[fig' in cleaned
+    video = slides.remove_remote_resources('<video controls src="https://cdn.example/v.mp4">')
+    assert slides.remote_references(video) == [] and 'href="https://cdn.example/v.mp4"' in video
+
+
+def test_prose_that_mentions_a_css_url_is_not_a_load():
+    prose = "<p>write url(https://example.org/font.woff) in CSS</p><style>p{}</style>"
+    assert slides.remote_references(prose) == []
+    assert slides.remote_references("<style>@import url(https://x.org/a.css);</style>") != []
 
 
 # --- CLI ---------------------------------------------------------------------------------------
