@@ -366,3 +366,33 @@ def test_memory_only_and_unknown_names_have_no_stand_in():
         standins.StandinUnavailableError, match="did you mean 'openai-community/gpt2'"
     ):
         standins.standin_dir("gtp2")
+
+
+# --- course standins -------------------------------------------------------------------------
+
+
+def test_cli_build_list_clear(fresh_cache, capsys):
+    from course_utils.cli import main
+
+    assert main(["standins", "build", "distilgpt2"]) == 0
+    out = capsys.readouterr().out
+    assert "built distilbert/distilgpt2" in out and "1 stand-in(s) ready" in out
+    assert standins.is_built("distilgpt2")
+    assert main(["standins", "list"]) == 0
+    rows = {line.split()[1]: line.split()[2] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["distilbert/distilgpt2"] == "yes" and rows["openai-community/gpt2"] == "no"
+    assert set(rows) == set(standins.standin_names())
+    assert main(["standins", "clear"]) == 0
+    assert "1 folder(s) removed" in capsys.readouterr().out
+    assert not standins.is_built("distilgpt2")
+
+
+@pytest.mark.parametrize(
+    "name, reason", [("gtp2", "did you mean"), ("WizardLM-2-7B", "memory checks only")]
+)
+def test_cli_bad_names_exit_2_with_one_line(fresh_cache, capsys, name, reason):
+    from course_utils.cli import main
+
+    assert main(["standins", "build", name]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("course standins:") and reason in err[0]
