@@ -8,6 +8,7 @@ import base64
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -137,6 +138,15 @@ def test_cli_slides_and_html_write_files(tmp_path, capsys):
     assert (tmp_path / "h" / "07_small.html").is_file()
     assert not (tmp_path / "h" / "reveal.js").exists()
     assert "3 slides" in capsys.readouterr().out
+
+
+def test_cli_execute_shows_outputs(tmp_path):
+    deck = _small_deck(tmp_path)
+    printed = re.compile(r'data-mime-type="text/plain"[^>]*>\s*<pre>second')
+    plain = slides.export_notebook(deck, tmp_path / "plain", kind="html").output.read_text()
+    assert not printed.search(plain)  # exported as committed: no outputs
+    assert main(["html", str(deck), "--execute", "--output", str(tmp_path / "h")]) == 0
+    assert printed.search((tmp_path / "h" / "07_small.html").read_text())
 
 
 @pytest.mark.parametrize(
