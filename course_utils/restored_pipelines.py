@@ -354,7 +354,7 @@ class QuestionAnsweringPipeline(ChunkPipeline):
             starts, ends, scores, min_null_score = select_starts_ends(
                 start_,
                 end_,
-                output["p_mask"],
+                output["p_mask"].numpy(),
                 attention_mask,
                 min_null_score,
                 pre_topk,
