@@ -226,7 +226,10 @@ def list_cached(chapters: list[int]) -> int:
     wanted, skipped = _chapter_models(chapters)
     dataset_repos = _cached_dataset_repos()
     cached = 0
-    print("Already in the HF cache (offline, nothing can be downloaded):")
+    print(
+        f"Offline (HF_HUB_OFFLINE=1): nothing can be downloaded. What chapter "
+        f"{_chapters_text(chapters)} uses, and whether it is already cached:"
+    )
     for hub_id, used_in in wanted.items():
         here = _is_model_cached(hub_id)
         cached += here
@@ -294,9 +297,9 @@ def print_plan(items: list[PrefetchItem], skipped: list[str]) -> int:
 def run_prefetch(args: argparse.Namespace) -> int:
     chapters = parse_chapters(args.chapter)
     if offline_mode():
-        list_cached(chapters)
+        cached = list_cached(chapters)
         if args.dry_run:
-            print("Offline (HF_HUB_OFFLINE=1): sizes above are the catalog's estimates.")
+            print(f"{cached} cached; sizes are the catalog's estimates (the Hub was not asked)")
             return 0
         raise CommandError(
             "offline (HF_HUB_OFFLINE=1): nothing can be downloaded; unset HF_HUB_OFFLINE and "
