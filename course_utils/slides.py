@@ -182,14 +182,16 @@ def chapter_notebooks(chapter: str) -> list[Path]:
 
 def reveal_source() -> Path:
     """The reveal.js folder shipped inside the sphinx-revealjs package (no CDN, no npm)."""
-    try:
-        import sphinx_revealjs
-    except ImportError:
+    import importlib.util
+
+    # Only the package's files are used; importing it would import Sphinx for nothing.
+    spec = importlib.util.find_spec("sphinx_revealjs")
+    if spec is None or not spec.submodule_search_locations:
         raise SlidesError(
             "reveal.js not found: it comes with the sphinx-revealjs package; run "
             "`pip install sphinx-revealjs` (or `pip install -e .` in the course repository)"
-        ) from None
-    folder = Path(sphinx_revealjs.__file__).parent / "_static" / "revealjs"
+        )
+    folder = Path(list(spec.submodule_search_locations)[0]) / "_static" / "revealjs"
     if not (folder / "dist" / "reveal.js").is_file():
         raise SlidesError(
             f"sphinx-revealjs is installed but {folder} has no dist/reveal.js; reinstall it"

@@ -163,6 +163,20 @@ def test_cli_bad_input_is_one_line(args, reason, tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith(f"course {args[0]}:") and reason in err[0]
 
 
+def test_missing_reveal_package_is_one_clear_line(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "sphinx_revealjs" else real_find_spec(name, *a),
+    )
+    assert main(["slides", str(_small_deck(tmp_path)), "--output", str(tmp_path / "s")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "pip install sphinx-revealjs" in line
+
+
 def test_cli_output_that_is_a_file_is_refused(tmp_path, capsys):
     target = tmp_path / "file.txt"
     target.write_text("x")
