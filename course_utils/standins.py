@@ -16,6 +16,7 @@ records every file's size and SHA-256, so a missing or damaged folder is rebuilt
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -384,7 +385,11 @@ def cased_wordpiece_vocab(size: int = WORDPIECE_VOCAB) -> list[str]:
         if len(w) > n + 1
         for _ in range(count)
     )
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *("##" + c for c in chars)]
+    # The real bert-base-cased ids: [PAD]=0, [unused1..99], [UNK]=100, [CLS]=101, [SEP]=102,
+    # [MASK]=103, so special ids in the stand-in's outputs look like the course's.
+    unused = [f"[unused{i}]" for i in range(1, 100)]
+    vocab = ["[PAD]", *unused, "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab += [*chars, *("##" + c for c in chars)]
     by_count = sorted(endings.items(), key=lambda kv: (-kv[1], kv[0]))
     vocab += [piece for piece, count in by_count if count >= 3][:200]
     vocab += [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))]
@@ -392,15 +397,48 @@ def cased_wordpiece_vocab(size: int = WORDPIECE_VOCAB) -> list[str]:
     return unique[:size]
 
 
-def _byte_level_bpe(tokenizer_cls, folder: Path, **kwargs):
-    """Byte-level BPE (the GPT-2 / RoBERTa / BART family), trained on the whole corpus."""
-    max_length = kwargs.pop("model_max_length", 1024)
-    empty = tokenizer_cls(model_max_length=max_length)
-    tokenizer = empty.train_new_from_iterator(
-        corpus(), vocab_size=BPE_VOCAB, show_progress=False, **kwargs
-    )
+def _byte_level_bpe(tokenizer_cls, folder: Path, model_max_length: int = 1024):
+    """Byte-level BPE (the GPT-2 / RoBERTa / BART family), trained on the whole corpus.
+
+    Special tokens get the real checkpoints' ids: GPT-2's ``<|endoftext|>`` is the last id;
+    RoBERTa and BART have ``<s>``, ``<pad>``, ``</s>``, ``<unk>`` = 0-3 and ``<mask>`` last,
+    which absorbs the space before it as in the real tokenizers.
+    """
+    from tokenizers import AddedToken
+
+    tokens, merges = _bpe_tokens_and_merges()
+    if tokenizer_cls.__name__ == "GPT2Tokenizer":
+        vocab = _numbered([*tokens, "<|endoftext|>"])
+        tokenizer = tokenizer_cls(vocab=vocab, merges=merges, model_max_length=model_max_length)
+    else:
+        vocab = _numbered(["<s>", "<pad>", "</s>", "<unk>", *tokens, "<mask>"])
+        mask = AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False, special=True)
+        tokenizer = tokenizer_cls(
+            vocab=vocab, merges=merges, mask_token=mask, model_max_length=model_max_length
+        )
     tokenizer.save_pretrained(folder)
     return tokenizer
+
+
+def _numbered(tokens: list[str]) -> dict[str, int]:
+    return {token: i for i, token in enumerate(tokens)}
+
+
+@functools.cache
+def _bpe_tokens_and_merges() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Byte-level BPE tokens (in trained order, no special tokens) and merges for the corpus."""
+    from transformers import GPT2Tokenizer
+
+    trained = GPT2Tokenizer().train_new_from_iterator(
+        corpus(), vocab_size=BPE_VOCAB, show_progress=False
+    )
+    model = json.loads(trained.backend_tokenizer.to_str())["model"]
+    ordered = sorted(model["vocab"].items(), key=lambda kv: kv[1])
+    tokens = tuple(t for t, _ in ordered if t != "<|endoftext|>")
+    merges = tuple(
+        tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model["merges"]
+    )
+    return tokens, merges
 
 
 def _tiny_bert_config(tokenizer, **kwargs):

@@ -198,6 +198,7 @@ def test_fill_mask_pipeline(name, sentence, mask):
     for result in results:
         assert set(result) == {"score", "token", "token_str", "sequence"}
         assert mask not in result["sequence"]
+        assert "  " not in result["sequence"]  # <mask> takes the space before it, as in RoBERTa
     assert results[0]["score"] >= results[1]["score"]
 
 
@@ -215,6 +216,22 @@ def test_ner_pipeline_groups_entities_with_character_offsets():
         assert entity["entity_group"] in {"PER", "ORG", "LOC", "MISC"}
         span = NER_SENTENCE[entity["start"] : entity["end"]]
         assert entity["word"].replace("##", "").replace(" ", "") == span.replace(" ", "")
+
+
+def test_special_token_ids_are_the_real_ones():
+    bert = AutoTokenizer.from_pretrained(local("bert-base-cased"))
+    assert bert.convert_tokens_to_ids(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]) == [
+        0,
+        100,
+        101,
+        102,
+        103,
+    ]
+    roberta = AutoTokenizer.from_pretrained(local("distilroberta-base"))
+    assert roberta.convert_tokens_to_ids(["<s>", "<pad>", "</s>", "<unk>"]) == [0, 1, 2, 3]
+    assert roberta.mask_token_id == len(roberta) - 1
+    gpt2 = AutoTokenizer.from_pretrained(local("gpt2"))
+    assert gpt2.eos_token_id == len(gpt2) - 1 and gpt2.pad_token is None
 
 
 def test_cased_tokenizers_keep_case_and_uncased_do_not():
