@@ -16,6 +16,7 @@ from course_utils.memory import (
     estimate_memory,
 )
 from course_utils.offline import offline_mode
+from course_utils.pipelines import pipeline
 from course_utils.tokenizer_lab import compare_tokenizers, load_corpus, train_tokenizer
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "load_corpus",
     "offline_mode",
     "pick_device",
+    "pipeline",
     "resolve_checkpoint",
     "train_tokenizer",
 ]

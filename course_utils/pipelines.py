@@ -1,0 +1,215 @@
+"""``course_utils.pipeline(task, model=None, **kwargs)``: one entry point for every course task.
+
+It works like ``transformers.pipeline`` and returns a real transformers pipeline, with four
+course-specific steps around it:
+
+- ``model`` may be a catalog name (``"distilgpt2"``), a Hub id or a folder; it goes through
+  :func:`course_utils.resolve_checkpoint`, so offline it becomes the cached model or a stand-in.
+- With ``model=None`` the course's model for the task is used (``text-generation`` gets gpt2 as
+  in the course, not transformers 5's 6 GB default), announced as transformers 4 did.
+- :func:`course_utils.ensure_fits` runs first: a model that cannot fit raises
+  ``ModelTooLargeError`` instead of getting the process killed.
+- ``question-answering``, ``summarization``, ``translation`` (and ``translation_xx_to_yy``) and
+  ``text2text-generation``, which transformers 5 removed, come from
+  :mod:`course_utils.restored_pipelines`; every other task goes to ``transformers.pipeline``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+
+from course_utils import catalog
+
+# The course's model for each task (the transformers 4 defaults the notes saw, gpt2 included).
+DEFAULT_MODELS: dict[str, str | None] = {
+    "sentiment-analysis": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+    "text-classification": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+    "zero-shot-classification": "facebook/bart-large-mnli",
+    "text-generation": "openai-community/gpt2",
+    "fill-mask": "distilbert/distilroberta-base",
+    "ner": "dbmdz/bert-large-cased-finetuned-conll03-english",
+    "token-classification": "dbmdz/bert-large-cased-finetuned-conll03-english",
+    "question-answering": "distilbert/distilbert-base-cased-distilled-squad",
+    "summarization": "sshleifer/distilbart-cnn-12-6",
+    "translation": "Helsinki-NLP/opus-mt-fr-en",  # the course's only translation model (fr -> en)
+    "translation_fr_to_en": "Helsinki-NLP/opus-mt-fr-en",
+    "feature-extraction": "distilbert/distilbert-base-cased",
+    "text2text-generation": None,
+}
+RESTORED_TASKS = ("question-answering", "summarization", "translation", "text2text-generation")
+_TRANSLATION_PAIR = re.compile(r"^translation_([a-zA-Z_-]+?)_to_([a-zA-Z_-]+)$")
+
+
+class UnknownTaskError(ValueError):
+    """A task name that neither the course nor transformers knows."""
+
+
+def course_tasks() -> list[str]:
+    """The task names the course uses (all accepted by :func:`pipeline`)."""
+    return list(DEFAULT_MODELS) + ["translation_xx_to_yy"]
+
+
+def _transformers_tasks() -> list[str]:
+    from transformers.pipelines import SUPPORTED_TASKS, TASK_ALIASES
+
+    return sorted({*SUPPORTED_TASKS, *TASK_ALIASES})
+
+
+def _restored_kind(task: str) -> str | None:
+    """Which restored pipeline handles ``task`` (None: transformers has it)."""
+    if task in RESTORED_TASKS:
+        return task
+    if _TRANSLATION_PAIR.match(task):
+        return "translation"
+    return None
+
+
+def check_task(task) -> str:
+    """Return the task name if :func:`pipeline` knows it, else raise with the valid names."""
+    if not isinstance(task, str) or not task.strip():
+        raise UnknownTaskError(
+            f"task must be a name such as 'sentiment-analysis', got {task!r}. "
+            f"Course tasks: {', '.join(course_tasks())}"
+        )
+    name = task.strip()
+    if name in DEFAULT_MODELS or _restored_kind(name) or name in _transformers_tasks():
+        return name
+    known = [t for t in course_tasks() if t != "translation_xx_to_yy"] + _transformers_tasks()
+    close = difflib.get_close_matches(name.lower().replace("_", "-"), known, n=3, cutoff=0.5)
+    hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    raise UnknownTaskError(
+        f"unknown task {task!r}. {hint}Course tasks: {', '.join(course_tasks())} "
+        f"(translation_xx_to_yy as in translation_fr_to_en); transformers 5 also has: "
+        f"{', '.join(t for t in _transformers_tasks() if t not in DEFAULT_MODELS)}."
+    )
+
+
+def default_model(task: str) -> str:
+    """The course's model for ``task``; raises when the course has none (pass ``model=``)."""
+    hub_id = DEFAULT_MODELS.get(task)
+    if hub_id is None:
+        pair = _TRANSLATION_PAIR.match(task)
+        example = (
+            f"Helsinki-NLP/opus-mt-{pair.group(1)}-{pair.group(2)}"
+            if pair
+            else "google-t5/t5-small"
+            if task == "text2text-generation"
+            else catalog.did_you_mean(task)
+        )
+        raise ValueError(
+            f"the course has no default model for {task!r}: pass one, e.g. "
+            f"pipeline({task!r}, model={example!r})"
+        )
+    return hub_id
+
+
+def _dtype_name(dtype) -> str:
+    """The dtype for the memory check: float32 unless a concrete dtype was asked for."""
+    from course_utils.memory import normalize_dtype
+
+    if dtype is None or dtype == "auto":
+        return "float32"
+    try:
+        return normalize_dtype(dtype)
+    except ValueError:
+        return "float32"
+
+
+def pipeline(task: str, model=None, **kwargs):
+    """A transformers pipeline for ``task``, with the course's defaults and offline stand-ins.
+
+    ``model``: a catalog name, Hub id, local folder or an already loaded model (None: the
+    course's model for the task). ``device`` defaults to :func:`course_utils.pick_device`.
+    ``allow_too_large=True`` skips the memory refusal. Other keyword arguments go to the
+    pipeline (``top_k=``, ``batch_size=``, ``aggregation_strategy=`` ...), or to
+    ``from_pretrained`` for ``dtype=``, ``revision=``, ``token=``, ``model_kwargs=``.
+    """
+    from course_utils.checkpoints import resolve_checkpoint
+    from course_utils.device import pick_device
+    from course_utils.memory import ensure_fits
+
+    task = check_task(task)
+    allow_too_large = kwargs.pop("allow_too_large", False)
+    if "torch_dtype" in kwargs and "dtype" not in kwargs:
+        kwargs["dtype"] = kwargs.pop("torch_dtype")
+    if model is None:
+        hub_id = default_model(task)
+        print(f"No model was supplied, defaulted to {hub_id} (https://huggingface.co/{hub_id}).")
+        model = hub_id
+    if "device_map" in kwargs:
+        device = kwargs.pop("device", None)
+    else:
+        device = kwargs.pop("device", None)
+        device = pick_device() if device is None else device
+    if isinstance(model, str | os.PathLike):
+        name = os.fspath(model)
+        fit_kwargs = dict(
+            dtype=_dtype_name(kwargs.get("dtype")),
+            device=device if isinstance(device, str) or hasattr(device, "type") else None,
+            allow_too_large=allow_too_large,
+        )
+        # A catalog model is checked with the real checkpoint's numbers before anything is
+        # downloaded or built; anything else once we know where it comes from.
+        if catalog.find(name) is not None:
+            ensure_fits(name, **fit_kwargs)
+            model = resolve_checkpoint(name)
+        else:
+            model = resolve_checkpoint(name)
+            ensure_fits(model, **fit_kwargs)
+    kind = _restored_kind(task)
+    if kind is None:
+        import transformers
+
+        return transformers.pipeline(task, model=model, device=device, **kwargs)
+    return _restored_pipeline(kind, task, model, device, kwargs)
+
+
+_LOAD_KWARGS = ("revision", "token", "dtype", "device_map", "trust_remote_code")
+
+
+def _restored_pipeline(kind: str, task: str, model, device, kwargs: dict):
+    """Load the model and tokenizer with the right Auto class and build the restored pipeline."""
+    from transformers import AutoModelForQuestionAnswering, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from course_utils import restored_pipelines as rp
+
+    classes = {
+        "question-answering": (AutoModelForQuestionAnswering, rp.QuestionAnsweringPipeline),
+        "summarization": (AutoModelForSeq2SeqLM, rp.SummarizationPipeline),
+        "translation": (AutoModelForSeq2SeqLM, rp.TranslationPipeline),
+        "text2text-generation": (AutoModelForSeq2SeqLM, rp.Text2TextGenerationPipeline),
+    }
+    auto_class, pipeline_class = classes[kind]
+    load_kwargs = {k: kwargs.pop(k) for k in _LOAD_KWARGS if k in kwargs}
+    load_kwargs.update(kwargs.pop("model_kwargs", None) or {})
+    hub_kwargs = {k: load_kwargs[k] for k in ("revision", "token") if k in load_kwargs}
+    tokenizer = kwargs.pop("tokenizer", None)
+    use_fast = kwargs.pop("use_fast", True)
+
+    if isinstance(model, str):
+        try:
+            model = auto_class.from_pretrained(model, **load_kwargs)
+        except ValueError as err:
+            if "Unrecognized configuration class" not in str(err):
+                raise
+            need = (
+                "an extractive question-answering model (e.g. a *ForQuestionAnswering BERT)"
+                if kind == "question-answering"
+                else "an encoder-decoder model (BART, T5, Marian, ...)"
+            )
+            raise ValueError(
+                f"{task} needs {need}; {model} is not one. A decoder-only chat model can do this "
+                "task through pipeline('text-generation') with a prompt."
+            ) from None
+    if tokenizer is None or isinstance(tokenizer, str | os.PathLike):
+        source = tokenizer if tokenizer is not None else model.name_or_path
+        if not source:
+            raise ValueError(f"pass tokenizer= along with an already loaded model for {task}")
+        tokenizer = AutoTokenizer.from_pretrained(
+            os.fspath(source), use_fast=use_fast, **hub_kwargs
+        )
+    if "device_map" in load_kwargs:
+        device = None  # accelerate placed the weights already
+    return pipeline_class(model=model, tokenizer=tokenizer, task=task, device=device, **kwargs)
