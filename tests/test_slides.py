@@ -437,5 +437,12 @@ def test_small_deck_navigation_in_chromium(browser, tmp_path):
     browser.wait_for("Reveal.getIndices().h === 1")
     heading = browser.evaluate("document.querySelector('section.present h2').textContent")
     assert "Second idea" in heading
+    browser.key("ArrowDown", 40)
+    browser.wait_for("Reveal.getIndices().v === 1")
+    detail = browser.evaluate(
+        "document.querySelector('section.present section.present').textContent"
+    )
+    assert "A detail" in detail and "online only" in detail
+    time.sleep(1)  # let the slide transition finish before the screenshot
     browser.screenshot(tmp_path / "small.png")
     assert _only_local(browser.requests()) == []
