@@ -185,3 +185,26 @@ def test_an_already_loaded_model_is_accepted(question_answerer):
     assert pipe(question=question, context=context) == question_answerer(
         question=question, context=context
     )
+
+
+def test_memory_check_runs_before_the_checkpoint_is_resolved(monkeypatch):
+    # The same wiring online: the catalog name is checked, then resolved, then loaded.
+    from pathlib import Path
+
+    events = []
+    folder = str(Path(__file__).parent / "fixtures" / "restored" / "bart")
+    monkeypatch.setattr(
+        "course_utils.memory.ensure_fits",
+        lambda model, **kw: events.append(("ensure_fits", model, kw["dtype"])),
+    )
+    monkeypatch.setattr(
+        "course_utils.checkpoints.resolve_checkpoint",
+        lambda name: events.append(("resolve", name)) or folder,
+    )
+    summarizer = pipeline("summarization", dtype=torch.bfloat16, device="cpu")
+    assert events == [
+        ("ensure_fits", "sshleifer/distilbart-cnn-12-6", "bfloat16"),
+        ("resolve", "sshleifer/distilbart-cnn-12-6"),
+    ]
+    assert summarizer.model.name_or_path == folder
+    assert summarizer.model.dtype == torch.bfloat16
