@@ -88,6 +88,7 @@ def standin_dir(name: str) -> Path:
 # Completion marker
 
 
+@functools.cache
 def build_version() -> str:
     """A hash of the builders' code and the training corpus: a change to either rebuilds."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
