@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import inspect
 import types
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -224,8 +225,14 @@ class QuestionAnsweringPipeline(ChunkPipeline):
         max_question_len=None,
         handle_impossible_answer=None,
         align_to_words=None,
+        topk=None,
         **kwargs,
     ):
+        if topk is not None and top_k is None:
+            warnings.warn(
+                "topk is deprecated (as in transformers 4.x): use top_k", UserWarning, stacklevel=2
+            )
+            top_k = topk
         if kwargs:
             raise TypeError(
                 f"unexpected argument(s) {sorted(kwargs)} for question answering; it takes question, "

@@ -198,8 +198,10 @@ def test_question_answering_errors_say_what_to_do(qa, summarizer):
         qa(question="Where?", context="Here.", top_k=0)
     with pytest.raises(ValueError, match="doc_stride"):
         qa(question="Where?", context="Here.", max_seq_len=16, doc_stride=32)
+    with pytest.warns(UserWarning, match="use top_k"):  # the deprecated 4.x spelling still works
+        assert len(qa(question="Where?", context="My name is Sylvain.", topk=2)) == 2
     with pytest.raises(TypeError, match="unexpected argument"):
-        qa(question="Where?", context="Here.", topk=2)
+        qa(question="Where?", context="Here.", max_answer_length=2)
     with pytest.raises(ValueError, match="same|one per question"):
         qa(question=["a?", "b?"], context=["only one"])
     with pytest.raises(ValueError, match="fast tokenizer"):
