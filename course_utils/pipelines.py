@@ -76,12 +76,12 @@ def check_task(task) -> str:
     name = task.strip()
     if name in DEFAULT_MODELS or _restored_kind(name) or name in _transformers_tasks():
         return name
-    known = [t for t in course_tasks() if t != "translation_xx_to_yy"] + _transformers_tasks()
-    close = difflib.get_close_matches(name.lower().replace("_", "-"), known, n=3, cutoff=0.5)
+    known = list(dict.fromkeys([*DEFAULT_MODELS, *_transformers_tasks()]))
+    close = difflib.get_close_matches(name.lower().replace("_", "-"), known, n=2, cutoff=0.7)
     hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     raise UnknownTaskError(
         f"unknown task {task!r}. {hint}Course tasks: {', '.join(course_tasks())} "
-        f"(translation_xx_to_yy as in translation_fr_to_en); transformers 5 also has: "
+        f"(xx, yy: language codes); transformers 5 also has: "
         f"{', '.join(t for t in _transformers_tasks() if t not in DEFAULT_MODELS)}."
     )
 
