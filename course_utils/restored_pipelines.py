@@ -277,40 +277,32 @@ class QuestionAnsweringPipeline(ChunkPipeline):
             )
 
         question_first = self.tokenizer.padding_side == "right"
-        encoded = self.tokenizer(
-            text=example.question_text if question_first else example.context_text,
-            text_pair=example.context_text if question_first else example.question_text,
-            padding=padding,
+        # A long context comes back as several overlapping chunks ("spans").
+        encodings = self._encode_chunks(
+            example.question_text if question_first else example.context_text,
+            example.context_text if question_first else example.question_text,
             truncation="only_second" if question_first else "only_first",
             max_length=max_seq_len,
             stride=doc_stride,
-            return_token_type_ids=True,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            return_special_tokens_mask=True,
+            padding=padding,
         )
-        # A long context comes back as several overlapping chunks ("spans").
-        num_spans = len(encoded["input_ids"])
+        num_spans = len(encodings)
         # p_mask: 1 for tokens that cannot be in the answer (question, special tokens).
         p_mask = [
-            [int(tok != 1) if question_first else 0 for tok in encoded.sequence_ids(span)]
-            for span in range(num_spans)
+            [int(tok != 1) if question_first else 0 for tok in enc.sequence_ids]
+            for enc in encodings
         ]
         model_input_names = [*self.tokenizer.model_input_names, "p_mask", "token_type_ids"]
-        for span in range(num_spans):
-            input_ids = encoded["input_ids"][span]
+        for span, enc in enumerate(encodings):
+            input_ids = enc.ids
             if self.tokenizer.cls_token_id is not None:
                 # keep the CLS token unmasked (some models use it for "no answer")
                 for cls_index in np.nonzero(np.array(input_ids) == self.tokenizer.cls_token_id)[0]:
                     p_mask[span][cls_index] = 0
             feature = {
                 "input_ids": input_ids,
-                "attention_mask": encoded["attention_mask"][span]
-                if "attention_mask" in encoded
-                else None,
-                "token_type_ids": encoded["token_type_ids"][span]
-                if "token_type_ids" in encoded
-                else None,
+                "attention_mask": enc.attention_mask,
+                "token_type_ids": enc.type_ids,
                 "p_mask": p_mask[span],
             }
             fw_args = {}
@@ -323,9 +315,47 @@ class QuestionAnsweringPipeline(ChunkPipeline):
             yield {
                 "example": example,
                 "is_last": span == num_spans - 1,
-                "encoding": encoded[span],
+                "encoding": enc,
                 **fw_args,
             }
+
+    def _encode_chunks(self, text, text_pair, truncation, max_length, stride, padding):
+        """The tokenizer's encodings of a (question, context) pair, one per overlapping chunk.
+
+        This asks the Rust tokenizer directly, as transformers 4.x's fast tokenizers did:
+        some transformers 5 releases (5.17, for one) return only the first two chunks of a long
+        context when called with ``return_overflowing_tokens=True``.
+        """
+        backend = self.tokenizer.backend_tokenizer
+        saved_truncation, saved_padding = backend.truncation, backend.padding
+        try:
+            backend.enable_truncation(
+                max_length,
+                stride=stride,
+                strategy=truncation,
+                direction=getattr(self.tokenizer, "truncation_side", "right"),
+            )
+            backend.no_padding()
+            first = backend.encode(text, text_pair, add_special_tokens=True)
+        finally:
+            if saved_truncation is None:
+                backend.no_truncation()
+            else:
+                backend.enable_truncation(**saved_truncation)
+            if saved_padding is not None:
+                backend.enable_padding(**saved_padding)
+        encodings = [first, *first.overflowing]
+        if padding in (True, "longest", "max_length"):
+            length = max_length if padding == "max_length" else max(len(e.ids) for e in encodings)
+            for enc in encodings:
+                enc.pad(
+                    length,
+                    direction=self.tokenizer.padding_side,
+                    pad_id=self.tokenizer.pad_token_id,
+                    pad_type_id=self.tokenizer.pad_token_type_id,
+                    pad_token=self.tokenizer.pad_token,
+                )
+        return encodings
 
     def _forward(self, inputs):
         model_inputs = {k: inputs[k] for k in self.tokenizer.model_input_names if k in inputs}
@@ -449,16 +479,36 @@ class Text2TextGenerationPipeline(Pipeline):
                 f"{type(model).__name__} cannot generate text; {task} needs a sequence-to-sequence "
                 "model loaded with AutoModelForSeq2SeqLM.from_pretrained(checkpoint)"
             )
+        # Generation settings given at construction apply to every call. They are kept here
+        # rather than in the base class, whose handling of them differs between 5.x releases.
+        keys = {k for k in vars(GenerationConfig()) if not k.startswith("_")} | {
+            "generation_config"
+        }
+        self._init_generate_kwargs = {k: kwargs.pop(k) for k in keys & kwargs.keys()}
         super().__init__(model=model, tokenizer=tokenizer, task=task, **kwargs)
         # 4.x: a model config's task_specific_params[task] (e.g. T5's "summarize: " prefix)
         # tunes generation for this task; the caller's settings still win.
         task_params = dict(
             (getattr(model.config, "task_specific_params", None) or {}).get(task) or {}
         )
-        prefix = task_params.pop("prefix", None)
-        if prefix is not None:
-            self.prefix = prefix
+        self.prefix = task_params.pop("prefix", getattr(model.config, "prefix", None))
         self._task_generate_kwargs = task_params
+
+    def _generation_settings(self, call_kwargs: dict) -> dict:
+        """``generate()`` kwargs: the call's settings over the construction's, over the model
+        config's ``task_specific_params``, over the model's generation config; then the 4.x
+        pipeline defaults for what none of them sets."""
+        kwargs = {**self._task_generate_kwargs, **self._init_generate_kwargs, **call_kwargs}
+        if "generation_config" in kwargs:
+            return kwargs  # the caller's own GenerationConfig decides everything else
+        set_params = {**self.model.generation_config.to_diff_dict(), **kwargs}
+        if "max_length" not in set_params and "max_new_tokens" not in set_params:
+            kwargs["max_new_tokens"] = self._default_generation_config.max_new_tokens
+        if "num_beams" not in set_params:
+            kwargs["num_beams"] = self._default_generation_config.num_beams
+        if "pad_token_id" not in set_params and self.tokenizer.pad_token_id is not None:
+            kwargs["pad_token_id"] = self.tokenizer.pad_token_id
+        return kwargs
 
     def _sanitize_parameters(
         self,
@@ -517,10 +567,7 @@ class Text2TextGenerationPipeline(Pipeline):
 
     def _forward(self, model_inputs, **generate_kwargs):
         in_b = model_inputs["input_ids"].shape[0]
-        # call > construction > task_specific_params > model generation config > pipeline defaults
-        generate_kwargs = self._prepare_generate_kwargs(
-            {**self._task_generate_kwargs, **self._generate_kwargs, **generate_kwargs}
-        )
+        generate_kwargs = self._generation_settings(generate_kwargs)
         output_ids = self.model.generate(**model_inputs, **generate_kwargs)
         out_b = output_ids.shape[0]
         return {"output_ids": output_ids.reshape(in_b, out_b // in_b, *output_ids.shape[1:])}

@@ -179,7 +179,7 @@ def test_an_already_loaded_model_is_accepted(question_answerer):
         "question-answering",
         model=question_answerer.model,
         tokenizer=question_answerer.tokenizer,
-        device="cpu",
+        device=question_answerer.device,  # the model object is shared: keep it where it is
     )
     question, context = NOTES_QA[0]
     assert pipe(question=question, context=context) == question_answerer(
