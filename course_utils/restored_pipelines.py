@@ -322,20 +322,24 @@ class QuestionAnsweringPipeline(ChunkPipeline):
     def _encode_chunks(self, text, text_pair, truncation, max_length, stride, padding):
         """The tokenizer's encodings of a (question, context) pair, one per overlapping chunk.
 
-        This asks the Rust tokenizer directly, as transformers 4.x's fast tokenizers did:
-        some transformers 5 releases (5.17, for one) return only the first two chunks of a long
-        context when called with ``return_overflowing_tokens=True``.
+        As transformers 4.x's fast tokenizers did, this asks the Rust tokenizer for the pair
+        truncated to ``max_length`` with ``stride`` tokens of overlap: the first encoding and its
+        ``overflowing`` ones. It checks that the chunks reach the end of the context, because
+        tokenizers 0.23.1 and 0.23.2 drop the rest of a long text (huggingface/tokenizers#2091).
         """
         backend = self.tokenizer.backend_tokenizer
         saved_truncation, saved_padding = backend.truncation, backend.padding
+        context_index = 1 if truncation == "only_second" else 0
         try:
+            backend.no_truncation()
+            backend.no_padding()
+            whole = backend.encode((text, text_pair)[context_index], add_special_tokens=False)
             backend.enable_truncation(
                 max_length,
                 stride=stride,
                 strategy=truncation,
                 direction=getattr(self.tokenizer, "truncation_side", "right"),
             )
-            backend.no_padding()
             first = backend.encode(text, text_pair, add_special_tokens=True)
         finally:
             if saved_truncation is None:
@@ -345,6 +349,25 @@ class QuestionAnsweringPipeline(ChunkPipeline):
             if saved_padding is not None:
                 backend.enable_padding(**saved_padding)
         encodings = [first, *first.overflowing]
+        context_end = max((end for _, end in whole.offsets), default=0)
+        covered = max(
+            (
+                end
+                for enc in encodings
+                for (_, end), seq in zip(enc.offsets, enc.sequence_ids, strict=True)
+                if seq == context_index
+            ),
+            default=0,
+        )
+        if covered < context_end:
+            import tokenizers
+
+            raise RuntimeError(
+                f"the tokenizer returned only part of this long context (up to character "
+                f"{covered} of {context_end}): a bug of tokenizers {tokenizers.__version__} "
+                "(huggingface/tokenizers#2091). Upgrade it with pip install -U 'tokenizers>=0.23.3', "
+                "then restart the kernel."
+            )
         if padding in (True, "longest", "max_length"):
             length = max_length if padding == "max_length" else max(len(e.ids) for e in encodings)
             for enc in encodings:

@@ -9,6 +9,7 @@ generated text identical.
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
 
 import numpy as np
@@ -208,3 +209,37 @@ def test_question_answering_errors_say_what_to_do(qa, summarizer):
         QuestionAnsweringPipeline(qa.model, tokenizer=None, device="cpu")
     with pytest.raises(ValueError, match="AutoModelForSeq2SeqLM"):
         SummarizationPipeline(qa.model, summarizer.tokenizer, device="cpu")
+
+
+class _DropsOverflow:
+    """A backend tokenizer that loses all but one overflow chunk, like tokenizers 0.23.2."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def encode(self, *args, **kwargs):
+        enc = self._real.encode(*args, **kwargs)
+        if len(args) < 2 or not enc.overflowing:
+            return enc
+        return types.SimpleNamespace(
+            ids=enc.ids,
+            offsets=enc.offsets,
+            sequence_ids=enc.sequence_ids,
+            overflowing=enc.overflowing[:1],
+        )
+
+
+def test_a_tokenizer_that_drops_part_of_a_long_context_is_a_clear_error(qa, monkeypatch):
+    real = qa.tokenizer.backend_tokenizer
+    monkeypatch.setattr(
+        type(qa.tokenizer), "backend_tokenizer", property(lambda self: _DropsOverflow(real))
+    )
+    case = next(c for c in REFERENCE["question-answering"] if c["name"] == "long_context_stride")
+    with pytest.raises(RuntimeError, match="tokenizers>=0.23.3"):
+        qa(**case["kwargs"])
+    # short contexts are one chunk: unaffected
+    question, context = case["kwargs"]["question"], "China and India graduate engineers."
+    assert set(qa(question=question, context=context)) == {"score", "start", "end", "answer"}
