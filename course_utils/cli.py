@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES = (
     "course_utils.cli_prefetch",
     "course_utils.cli_slides",
     "course_utils.cli_standins",
+    "course_utils.cli_train",
 )
 
 

@@ -1,0 +1,165 @@
+import json
+
+import pytest
+
+from course_utils import data
+from course_utils.data import (
+    MissingColumnError,
+    choose_num_proc,
+    load_mrpc,
+    tokenize_pairs,
+)
+
+
+@pytest.fixture(scope="module")
+def mrpc():
+    return load_mrpc(verbose=False)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import BertTokenizerFast
+
+    # A tiny WordPiece vocabulary is enough to check the mapping (no model download).
+    words = "[PAD] [UNK] [CLS] [SEP] [MASK] the a in on of to by , . police said".split()
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+
+    vocab = {word: i for i, word in enumerate(words)}
+    backend = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    return BertTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]")
+
+
+def test_offline_load_gives_mrpc_splits_and_features(mrpc, capsys):
+    # conftest sets HF_HUB_OFFLINE=1: the shipped fixture, announced as such.
+    load_mrpc()
+    assert "fixture" in capsys.readouterr().out
+    assert set(mrpc) == {"train", "validation", "test"}
+    for split in mrpc.values():
+        assert split.column_names == ["sentence1", "sentence2", "label", "idx"]
+    features = mrpc["train"].features
+    assert features["sentence1"].dtype == "string"
+    assert features["sentence2"].dtype == "string"
+    assert features["label"].names == ["not_equivalent", "equivalent"]
+    assert features["idx"].dtype == "int32"
+    assert 300 <= mrpc["train"].num_rows <= 1000
+    assert mrpc["validation"].num_rows >= 50 and mrpc["test"].num_rows >= 50
+
+
+def test_fixture_rows_are_well_formed_and_not_duplicated(mrpc):
+    seen = set()
+    for name, split in mrpc.items():
+        labels = split["label"]
+        assert set(labels) == {0, 1}, name
+        share = sum(labels) / len(labels)
+        assert 0.4 <= share <= 0.7, f"{name}: {share:.2f} equivalent"
+        assert split["idx"] == list(range(split.num_rows))
+        for row in split:
+            assert row["sentence1"].strip() and row["sentence2"].strip()
+            assert row["sentence1"] != row["sentence2"]
+            pair = (row["sentence1"], row["sentence2"])
+            assert pair not in seen, f"duplicate pair across splits: {pair}"
+            seen.add(pair)
+
+
+def test_force_standins_loads_fixture_even_when_online(monkeypatch):
+    monkeypatch.setattr("course_utils.offline.offline_mode", lambda: False)
+    monkeypatch.setenv("COURSE_FORCE_STANDINS", "1")
+    assert data.use_fixture()
+    monkeypatch.setenv("COURSE_FORCE_STANDINS", "0")
+    assert not data.use_fixture()
+
+
+def test_online_failure_says_how_to_go_offline(monkeypatch):
+    import datasets
+
+    monkeypatch.setattr(data, "use_fixture", lambda: False)
+
+    def no_network(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'nyu-mll/glue' on the Hub")
+
+    monkeypatch.setattr(datasets, "load_dataset", no_network)
+    with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE=1"):
+        load_mrpc()
+
+
+def test_missing_fixture_file_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "FIXTURE_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="make_mrpc_fixture"):
+        data.load_mrpc_fixture()
+
+
+def test_fixture_matches_the_generator():
+    """The committed jsonl files are exactly what tools/make_mrpc_fixture.py writes."""
+    import importlib.util
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parent.parent / "tools" / "make_mrpc_fixture.py"
+    if not tool.is_file():
+        pytest.skip("generator not in this checkout")
+    spec = importlib.util.spec_from_file_location("make_mrpc_fixture", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for split, rows in module.build().items():
+        lines = (data.FIXTURE_DIR / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+        assert [json.loads(line) for line in lines] == rows
+
+
+def test_tokenize_pairs_adds_model_inputs(mrpc, tokenizer):
+    tokenized = tokenize_pairs(mrpc["validation"], tokenizer, max_length=16)
+    for column in ("input_ids", "token_type_ids", "attention_mask"):
+        assert column in tokenized.column_names
+    assert tokenized.num_rows == mrpc["validation"].num_rows
+    first = tokenized[0]
+    assert len(first["input_ids"]) <= 16
+    # A pair: [CLS] A [SEP] has type 0, B [SEP] type 1; no padding at map time.
+    assert first["token_type_ids"][0] == 0 and first["token_type_ids"][-1] == 1
+    assert first["attention_mask"] == [1] * len(first["input_ids"])
+
+
+def test_tokenize_pairs_works_on_a_dataset_dict(mrpc, tokenizer):
+    tokenized = tokenize_pairs(mrpc, tokenizer, max_length=16)
+    assert set(tokenized) == set(mrpc)
+    assert "input_ids" in tokenized["test"].column_names
+
+
+def test_missing_column_lists_the_columns_present(mrpc, tokenizer):
+    with pytest.raises(MissingColumnError) as info:
+        tokenize_pairs(mrpc["train"], tokenizer, columns=("question", "sentence"))
+    message = str(info.value)
+    assert "question" in message and "sentence" in message
+    for present in ("sentence1", "sentence2", "label", "idx"):
+        assert present in message
+    assert isinstance(info.value, KeyError)
+
+
+def test_wrong_number_of_columns(mrpc, tokenizer):
+    with pytest.raises(ValueError, match="one or two"):
+        tokenize_pairs(mrpc["train"], tokenizer, columns=("sentence1", "sentence2", "idx"))
+
+
+@pytest.mark.parametrize(
+    ("rows", "cores", "expected"),
+    [
+        (3_668, 2, None),  # MRPC on this machine: one process (measured faster)
+        (3_668, 16, None),  # still too small for 16 cores
+        (99_999, 64, None),
+        (100_000, 1, None),  # one core: never more processes
+        (100_000, 2, 2),
+        (1_000_000, 8, 8),  # capped by the cores
+        (200_000, 16, 4),  # one process per 50k rows
+    ],
+)
+def test_choose_num_proc(rows, cores, expected):
+    assert choose_num_proc(rows, cpu_count=cores) == expected
+
+
+def test_choose_num_proc_rejects_negative_rows():
+    with pytest.raises(ValueError):
+        choose_num_proc(-1)
