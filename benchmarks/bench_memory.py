@@ -11,8 +11,13 @@ import json
 from benchmarks.common import markdown_table, run_python
 
 MODELS = {
-    "MiniLM-L6 (BERT, 384 wide)": dict(model_type="bert", hidden_size=384, num_hidden_layers=6,
-                                       num_attention_heads=12, intermediate_size=1536),
+    "MiniLM-L6 (BERT, 384 wide)": dict(
+        model_type="bert",
+        hidden_size=384,
+        num_hidden_layers=6,
+        num_attention_heads=12,
+        intermediate_size=1536,
+    ),
     "BERT-base": dict(model_type="bert"),
     "GPT-2 medium": dict(model_type="gpt2", n_embd=1024, n_layer=24, n_head=16),
 }
@@ -60,15 +65,32 @@ def run(repeats: int = 3) -> str:
             measured = sorted(r["measured"] for r in results)[len(results) // 2]
             estimate = results[0]["estimate"]
             error = (estimate - measured) / measured
-            rows.append([name, dtype, f"{results[0]['params'] / 1e6:.1f} M",
-                         f"{estimate / 2**20:.0f} MiB", f"{measured / 2**20:.0f} MiB",
-                         f"{error * 100:+.1f} %", "yes" if abs(error) <= 0.15 else "NO"])
+            rows.append(
+                [
+                    name,
+                    dtype,
+                    f"{results[0]['params'] / 1e6:.1f} M",
+                    f"{estimate / 2**20:.0f} MiB",
+                    f"{measured / 2**20:.0f} MiB",
+                    f"{error * 100:+.1f} %",
+                    "yes" if abs(error) <= 0.15 else "NO",
+                ]
+            )
     big = [json.loads(run_python(_BIG)) for _ in range(repeats)]
     seconds = sorted(b["seconds"] for b in big)
     growth = sorted(b["rss_growth"] for b in big)
     table = markdown_table(
-        ["model (random weights)", "dtype", "parameters", "estimate", "measured RSS growth",
-         "error", "within 15 %"], rows)
+        [
+            "model (random weights)",
+            "dtype",
+            "parameters",
+            "estimate",
+            "measured RSS growth",
+            "error",
+            "within 15 %",
+        ],
+        rows,
+    )
     return (
         "### Memory estimate accuracy\n\n" + table + "\n\n"
         f"The 141 B-parameter WizardLM-2-8x22B estimate (meta device, no weights): "

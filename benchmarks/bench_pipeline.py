@@ -10,8 +10,10 @@ import random
 
 from benchmarks.common import interleaved, markdown_table
 
-WORDS = ("course model token attention library learner sentence weight batch padding "
-         "transformer hub dataset training evaluation".split())
+WORDS = (
+    "course model token attention library learner sentence weight batch padding "
+    "transformer hub dataset training evaluation".split()
+)
 
 
 def sentences(count: int = 256, seed: int = 0) -> list[str]:
@@ -35,9 +37,11 @@ def run(repeats: int = 5) -> str:
     texts = sentences()
     models = {
         "SST-2 stand-in (random DistilBERT, tiny)": resolve_checkpoint(
-            "distilbert/distilbert-base-uncased-finetuned-sst-2-english", announce=False),
+            "distilbert/distilbert-base-uncased-finetuned-sst-2-english", announce=False
+        ),
         "MiniLM-L6 encoder + head (22.7 M)": resolve_checkpoint(
-            "google-bert/bert-base-uncased", announce=False),
+            "google-bert/bert-base-uncased", announce=False
+        ),
     }
     rows = []
     for label, checkpoint in models.items():
@@ -50,12 +54,27 @@ def run(repeats: int = 5) -> str:
         timings = interleaved(configs, repeats=repeats)
         base = timings["one by one"].median
         for name, timing in timings.items():
-            rows.append([label, name, timing.cell(), f"{len(texts) / timing.median:.0f}",
-                         f"{base / timing.median:.2f}x"])
+            rows.append(
+                [
+                    label,
+                    name,
+                    timing.cell(),
+                    f"{len(texts) / timing.median:.0f}",
+                    f"{base / timing.median:.2f}x",
+                ]
+            )
     return (
         "### Pipeline batching (256 sentences of 4-40 words, sentiment pipeline, CPU)\n\n"
-        + markdown_table(["model", "calls", "time (median ± half-range)", "sentences/s",
-                          "speed-up vs one by one"], rows)
+        + markdown_table(
+            [
+                "model",
+                "calls",
+                "time (median ± half-range)",
+                "sentences/s",
+                "speed-up vs one by one",
+            ],
+            rows,
+        )
         + "\n"
     )
 

@@ -37,8 +37,12 @@ def run() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", f"--junitxml={report}"],
-                                cwd=ROOT, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", f"--junitxml={report}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - start
         tree = ET.parse(report)
     groups: dict[str, float] = defaultdict(float)

@@ -33,8 +33,9 @@ class Timing:
         return f"{self.median:.3f} s ± {self.spread * 100:.0f} %"
 
 
-def time_repeated(label: str, func: Callable[[], object], repeats: int = 5,
-                  warmup: int = 1) -> Timing:
+def time_repeated(
+    label: str, func: Callable[[], object], repeats: int = 5, warmup: int = 1
+) -> Timing:
     for _ in range(warmup):
         func()
     seconds = []
@@ -45,8 +46,9 @@ def time_repeated(label: str, func: Callable[[], object], repeats: int = 5,
     return Timing(label, seconds)
 
 
-def interleaved(funcs: dict[str, Callable[[], object]], repeats: int = 5,
-                warmup: int = 1) -> dict[str, Timing]:
+def interleaved(
+    funcs: dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1
+) -> dict[str, Timing]:
     """Time several configurations side by side, alternating them so drift hits all equally."""
     for func in funcs.values():
         for _ in range(warmup):
@@ -72,8 +74,11 @@ def machine_description() -> list[tuple[str, str]]:
         for name in ("torch", "transformers", "datasets", "tokenizers", "accelerate")
     )
     return [
-        ("machine", f"{platform.machine()}, {os.cpu_count()} cores, "
-                    f"{psutil.virtual_memory().total / 1024**3:.1f} GiB RAM"),
+        (
+            "machine",
+            f"{platform.machine()}, {os.cpu_count()} cores, "
+            f"{psutil.virtual_memory().total / 1024**3:.1f} GiB RAM",
+        ),
         ("device", f"{device} ({device_name(device)})"),
         ("python", sys.version.split()[0]),
         ("libraries", versions),
@@ -90,8 +95,13 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def run_python(code: str, timeout: int = 600, env: dict | None = None) -> str:
     """Run code in a fresh interpreter (clean memory measurements); return its stdout."""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=timeout, env={**os.environ, **(env or {})})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
     if result.returncode != 0:
         raise RuntimeError(f"benchmark subprocess failed:\n{result.stderr[-2000:]}")
     return result.stdout
