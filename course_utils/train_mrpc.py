@@ -292,10 +292,13 @@ def train(config: RunConfig) -> dict:
     from transformers.utils import logging as hf_logging
 
     from course_utils.data import load_mrpc, tokenize_pairs
+    from course_utils.device import pick_device
 
+    # Accelerate only sets up several CPU processes (gloo) when told it runs on the CPU.
+    use_cpu = config.cpu or pick_device().type == "cpu"
     accelerator = Accelerator(
-        cpu=config.cpu,
-        mixed_precision=mixed_precision_for(config.mixed_precision, config.cpu),
+        cpu=use_cpu,
+        mixed_precision=mixed_precision_for(config.mixed_precision, use_cpu),
         # Every batch from the loader is the global batch; each process takes its slice.
         dataloader_config=DataLoaderConfiguration(split_batches=True),
     )
@@ -310,8 +313,11 @@ def train(config: RunConfig) -> dict:
                 f"use a multiple of {n_proc}."
             )
     if not accelerator.is_local_main_process:
+        import datasets
+
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+        datasets.disable_progress_bars()
     output_dir = Path(config.output_dir)
 
     resume_from = None
