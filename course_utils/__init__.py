@@ -4,6 +4,7 @@ One small module per concern; importing this package has no side effects.
 """
 
 from course_utils.checkpoints import CheckpointError, resolve_checkpoint
+from course_utils.data import load_mrpc, tokenize_pairs
 from course_utils.device import pick_device
 from course_utils.environment import EnvironmentReport, environment_report
 from course_utils.hub_access import AccessResult, check_repo_access
@@ -33,9 +34,11 @@ __all__ = [
     "environment_report",
     "estimate_memory",
     "load_corpus",
+    "load_mrpc",
     "offline_mode",
     "pick_device",
     "pipeline",
     "resolve_checkpoint",
+    "tokenize_pairs",
     "train_tokenizer",
 ]
