@@ -55,11 +55,11 @@ def test_offline_load_gives_mrpc_splits_and_features(mrpc, capsys):
 def test_fixture_rows_are_well_formed_and_not_duplicated(mrpc):
     seen = set()
     for name, split in mrpc.items():
-        labels = split["label"]
+        labels = list(split["label"])
         assert set(labels) == {0, 1}, name
         share = sum(labels) / len(labels)
         assert 0.4 <= share <= 0.7, f"{name}: {share:.2f} equivalent"
-        assert split["idx"] == list(range(split.num_rows))
+        assert list(split["idx"]) == list(range(split.num_rows))
         for row in split:
             assert row["sentence1"].strip() and row["sentence2"].strip()
             assert row["sentence1"] != row["sentence2"]
