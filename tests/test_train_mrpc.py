@@ -259,3 +259,20 @@ def _no_stray_runs_folder():
     if not before and Path("runs").exists():
         shutil.rmtree("runs")
         pytest.fail("a test wrote to ./runs")
+
+
+def test_num_processes_starts_torchrun_with_the_same_flags(monkeypatch, capsys):
+    from course_utils import cli_train
+    from course_utils.cli import main
+
+    calls = []
+    monkeypatch.setattr(cli_train.subprocess, "call", lambda command: calls.append(command) or 0)
+    assert main(["train-mrpc", "--num-processes", "2", "--max-steps", "3", "--resume"]) == 0
+    (command,) = calls
+    assert command[1:6] == ["-m", "torch.distributed.run", "--nproc_per_node", "2", "-m"]
+    flags = command[7:]
+    parsed = train_mrpc.build_parser().parse_args(flags)
+    assert parsed.max_steps == 3 and parsed.resume is True
+    assert "--num-processes" not in flags
+    assert main(["train-mrpc", "--num-processes", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err
