@@ -277,6 +277,12 @@ def mixed_precision_for(choice: str, use_cpu: bool) -> str:
 
 def train(config: RunConfig) -> dict:
     """Run (or resume) training; return the final metrics (on every process)."""
+    existing = latest_checkpoint(config.output_dir)
+    if existing is not None and not config.resume:
+        raise TrainingSetupError(
+            f"{config.output_dir} already holds checkpoints (latest: {existing.name}). "
+            "Add --resume to continue that run, or pick a new --output-dir."
+        )
     import torch
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, set_seed

@@ -214,6 +214,13 @@ def test_bad_settings_are_refused():
     assert config(batch_size=4).eval_batch_size == 8
 
 
+def test_fresh_run_refuses_a_folder_with_checkpoints(tmp_path, capsys):
+    make_checkpoint(tmp_path, 5)
+    assert train_mrpc.main(["--output-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and "step-0000005" in err
+
+
 def test_bad_settings_exit_with_one_line(capsys):
     assert train_mrpc.main(["--batch-size", "0"]) == 2
     err = capsys.readouterr().err.strip()
