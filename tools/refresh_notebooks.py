@@ -13,9 +13,8 @@ stderr (nbval would compare that too).
 from __future__ import annotations
 
 import argparse
-import os
+import runpy
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,14 +29,9 @@ def is_checked(cell) -> bool:
     )
 
 
-def offline_env(cache_root: str) -> None:
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
-    os.environ["HF_HOME"] = os.path.join(cache_root, "hf_home")
-    os.environ.setdefault("COURSE_CACHE", os.path.join(cache_root, "course_cache"))
-    os.environ["TOKENIZERS_PARALLELISM"] = "false"
-    os.environ["MPLBACKEND"] = "Agg"
-    os.environ.pop("HF_TOKEN", None)
+def offline_env() -> None:
+    """The test suite's offline environment, from the one place that defines it."""
+    runpy.run_path(str(Path(__file__).resolve().parents[1] / "conftest.py"))
 
 
 def clean(nb) -> None:
@@ -78,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clear-only", action="store_true", help="do not execute, only clean")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
-    offline_env(tempfile.mkdtemp(prefix="hf-course-refresh-"))
+    offline_env()
     problems: list[str] = []
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)
