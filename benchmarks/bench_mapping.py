@@ -15,7 +15,7 @@ SIZES = {"MRPC size (3,668 pairs)": 3668, "10x (36,680 pairs)": 36680}
 def _pairs(num_rows: int):
     from datasets import Dataset
 
-    from course_utils.data import load_mrpc
+    from course_utils.mrpc import load_mrpc
 
     train = load_mrpc(verbose=False)["train"]
     s1, s2 = train["sentence1"], train["sentence2"]
@@ -33,7 +33,7 @@ def run(repeats: int = 3) -> str:
     from transformers import AutoTokenizer
 
     from course_utils import resolve_checkpoint
-    from course_utils.data import choose_num_proc, tokenize_pairs
+    from course_utils.mrpc import choose_num_proc, tokenize_pairs
 
     disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(

@@ -37,7 +37,7 @@ def run(repeats: int = 3, batch_size: int = 16) -> str:
     from transformers.utils import logging
 
     from course_utils import resolve_checkpoint
-    from course_utils.data import load_mrpc, tokenize_pairs
+    from course_utils.mrpc import load_mrpc, tokenize_pairs
 
     disable_progress_bar()
     logging.set_verbosity_error()

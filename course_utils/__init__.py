@@ -4,7 +4,6 @@ One small module per concern; importing this package has no side effects.
 """
 
 from course_utils.checkpoints import CheckpointError, resolve_checkpoint
-from course_utils.data import load_mrpc, tokenize_pairs
 from course_utils.device import pick_device
 from course_utils.environment import EnvironmentReport, environment_report
 from course_utils.hub_access import AccessResult, check_repo_access
@@ -16,6 +15,7 @@ from course_utils.memory import (
     ensure_fits,
     estimate_memory,
 )
+from course_utils.mrpc import load_mrpc, tokenize_pairs
 from course_utils.offline import offline_mode
 from course_utils.pipelines import pipeline
 from course_utils.tokenizer_lab import compare_tokenizers, load_corpus, train_tokenizer

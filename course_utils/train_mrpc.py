@@ -297,8 +297,8 @@ def train(config: RunConfig) -> dict:
     )
     from transformers.utils import logging as hf_logging
 
-    from course_utils.data import load_mrpc, tokenize_pairs
     from course_utils.device import pick_device
+    from course_utils.mrpc import load_mrpc, tokenize_pairs
 
     # Accelerate only sets up several CPU processes (gloo) when told it runs on the CPU.
     use_cpu = config.cpu or pick_device().type == "cpu"

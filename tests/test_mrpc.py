@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from course_utils import data
-from course_utils.data import (
+from course_utils import mrpc as mrpc_module
+from course_utils.mrpc import (
     MissingColumnError,
     choose_num_proc,
     load_mrpc,
@@ -71,15 +71,15 @@ def test_fixture_rows_are_well_formed_and_not_duplicated(mrpc):
 def test_force_standins_loads_fixture_even_when_online(monkeypatch):
     monkeypatch.setattr("course_utils.offline.offline_mode", lambda: False)
     monkeypatch.setenv("COURSE_FORCE_STANDINS", "1")
-    assert data.use_fixture()
+    assert mrpc_module.use_fixture()
     monkeypatch.setenv("COURSE_FORCE_STANDINS", "0")
-    assert not data.use_fixture()
+    assert not mrpc_module.use_fixture()
 
 
 def test_online_failure_says_how_to_go_offline(monkeypatch):
     import datasets
 
-    monkeypatch.setattr(data, "use_fixture", lambda: False)
+    monkeypatch.setattr(mrpc_module, "use_fixture", lambda: False)
 
     def no_network(*args, **kwargs):
         raise ConnectionError("Couldn't reach 'nyu-mll/glue' on the Hub")
@@ -90,9 +90,9 @@ def test_online_failure_says_how_to_go_offline(monkeypatch):
 
 
 def test_missing_fixture_file_is_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "FIXTURE_DIR", tmp_path)
+    monkeypatch.setattr(mrpc_module, "FIXTURE_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="make_mrpc_fixture"):
-        data.load_mrpc_fixture()
+        mrpc_module.load_mrpc_fixture()
 
 
 def test_fixture_matches_the_generator():
@@ -107,7 +107,7 @@ def test_fixture_matches_the_generator():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for split, rows in module.build().items():
-        lines = (data.FIXTURE_DIR / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+        lines = (mrpc_module.FIXTURE_DIR / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
         assert [json.loads(line) for line in lines] == rows
 
 
