@@ -5,12 +5,13 @@ Set ``COURSE_DEVICE`` (``cuda``, ``cuda:1``, ``mps``, ``xpu``, ``cpu``) to overr
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
 
-DEVICE_ENV_VAR = "COURSE_DEVICE"
+from course_utils import settings
+
+DEVICE_ENV_VAR = settings.DEVICE_VAR
 KNOWN_DEVICE_TYPES = ("cuda", "mps", "xpu", "cpu")
 
 
@@ -66,7 +67,7 @@ def _parse_override(value: str) -> torch.device:
 
 def pick_device(preferred: str | None = None) -> torch.device:
     """Return the best available device, or the one named by ``preferred`` / ``COURSE_DEVICE``."""
-    override = preferred if preferred is not None else os.environ.get(DEVICE_ENV_VAR, "")
+    override = preferred if preferred is not None else settings.device_override()
     if override and override.strip():
         return _parse_override(override)
     for device_type in ("cuda", "mps", "xpu"):

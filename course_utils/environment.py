@@ -16,9 +16,10 @@ from pathlib import Path
 
 import psutil
 
+from course_utils import catalog, hub, settings
 from course_utils.device import accelerator_memory, device_name, pick_device
-from course_utils.memory import format_bytes
-from course_utils.offline import force_standins, offline_mode
+from course_utils.display import RowsReport, format_bytes
+from course_utils.paths import folder_size
 
 LIBRARIES = (
     "torch",
@@ -32,11 +33,10 @@ LIBRARIES = (
     "scikit-learn",
     "nbval",
 )
-HUB_URL = "https://huggingface.co"
 
 
 @dataclass
-class EnvironmentReport:
+class EnvironmentReport(RowsReport):
     python: str
     platform: str
     versions: dict[str, str | None]
@@ -53,6 +53,7 @@ class EnvironmentReport:
     disk_free_bytes: int
     offline: bool
     force_standins: bool
+    hub_endpoint: str
     hub_reachable: bool | None  # None: not checked (offline mode)
     logged_in_as: str | None
     token_present: bool
@@ -64,10 +65,13 @@ class EnvironmentReport:
             if self.gpu_total_bytes is not None
             else "none"
         )
-        if self.hub_reachable is None:
-            hub = "not checked (HF_HUB_OFFLINE=1: stand-ins are used)"
+        if self.offline:
+            hub_state = "not checked (HF_HUB_OFFLINE=1: stand-ins are used)"
+        elif self.hub_reachable is None:
+            hub_state = f"{self.hub_endpoint} (not checked)"
         else:
-            hub = "reachable" if self.hub_reachable else "NOT reachable"
+            state = "reachable" if self.hub_reachable else "NOT reachable"
+            hub_state = f"{self.hub_endpoint} {state}"
         if self.logged_in_as:
             login = self.logged_in_as
         elif self.token_present:
@@ -89,27 +93,12 @@ class EnvironmentReport:
             ("HF_HOME", self.hf_home),
             ("HF cache", f"{self.hf_cache} ({format_bytes(self.hf_cache_bytes)})"),
             ("disk free (cache)", format_bytes(self.disk_free_bytes)),
-            ("Hugging Face Hub", hub),
+            ("Hugging Face Hub", hub_state),
             ("logged in", login),
         ]
         if self.force_standins:
             rows.append(("stand-ins", "forced (COURSE_FORCE_STANDINS=1)"))
         return rows
-
-    def __str__(self) -> str:
-        rows = self.rows()
-        width = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        body = "".join(
-            f"<tr><th style='text-align:left'>{escape(k)}</th>"
-            f"<td style='text-align:left'>{escape(v)}</td></tr>"
-            for k, v in self.rows()
-        )
-        return f"<table>{body}</table>"
 
 
 def _version(dist: str) -> str | None:
@@ -119,50 +108,8 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def directory_size(path: Path) -> int:
-    total = 0
-    if not path.exists():
-        return 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            file = Path(root) / name
-            try:
-                if not file.is_symlink():
-                    total += file.stat().st_size
-            except OSError:
-                continue
-    return total
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """One short request to the Hub; ``False`` on any network error."""
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"{HUB_URL}/api/models?limit=1", timeout=timeout) as resp:
-            return 200 <= resp.status < 500
-    except Exception:  # noqa: BLE001 - any failure means "not reachable"
-        return False
-
-
-def _login(online: bool) -> tuple[bool, str | None]:
-    from huggingface_hub import get_token
-
-    token = get_token()
-    if not token:
-        return False, None
-    if not online:
-        return True, None
-    try:
-        from huggingface_hub import whoami
-
-        return True, str(whoami(token=token).get("name") or "") or None
-    except Exception:  # noqa: BLE001 - an invalid or expired token reads as "not verified"
-        return True, None
-
-
 def environment_report(check_hub: bool = True) -> EnvironmentReport:
-    """Collect the report. The Hub is contacted (3 s timeout) only when not offline."""
+    """Collect the report. The Hub (``HF_ENDPOINT``) is asked (3 s timeout) only when online."""
     from huggingface_hub import constants
 
     device = pick_device()
@@ -172,9 +119,9 @@ def environment_report(check_hub: bool = True) -> EnvironmentReport:
     disk_probe = cache
     while not disk_probe.exists() and disk_probe != disk_probe.parent:
         disk_probe = disk_probe.parent
-    offline = offline_mode()
-    reachable = None if offline or not check_hub else hub_reachable()
-    token_present, user = _login(online=bool(reachable))
+    offline = settings.offline_mode()
+    reachable = None if offline or not check_hub else hub.reachable()
+    token_present, user = hub.login_status(online=bool(reachable))
     return EnvironmentReport(
         python=sys.version.split()[0],
         platform=platform.platform(),
@@ -188,18 +135,20 @@ def environment_report(check_hub: bool = True) -> EnvironmentReport:
         gpu_free_bytes=mem.free_bytes,
         hf_home=str(constants.HF_HOME),
         hf_cache=str(cache),
-        hf_cache_bytes=directory_size(cache),
+        hf_cache_bytes=folder_size(cache),
         disk_free_bytes=int(shutil.disk_usage(disk_probe).free),
         offline=offline,
-        force_standins=force_standins(),
+        force_standins=settings.force_standins(),
+        hub_endpoint=hub.endpoint(),
         hub_reachable=reachable,
         logged_in_as=user,
         token_present=token_present,
     )
 
 
-# Measured: one training step of a 22 M-parameter BERT, batch 16 x 111 tokens, on 2 CPU cores
-# takes about 0.75 s (shared/NOTES.md). Compute scales with parameters and inversely with cores.
+# One training step of the 22.7 M-parameter MiniLM BERT, batch 16 x 111 tokens, took about
+# 0.75 s on 2 CPU cores (the padding benchmark in benchmarks/ measures the same loop). Compute
+# scales with parameters and inversely with cores.
 _SECONDS_PER_STEP_22M_2CORES = 0.75
 
 
@@ -238,8 +187,8 @@ def advice(report: EnvironmentReport) -> list[str]:
         )
     elif report.hub_reachable is False:
         tips.append(
-            "The Hub is not reachable: check your connection or proxy, or set HF_HUB_OFFLINE=1 "
-            "to work with cached models and stand-ins."
+            f"The Hub at {report.hub_endpoint} is not reachable: check your connection or "
+            f"proxy, or {hub.ways_out()}."
         )
     if not report.token_present:
         tips.append(
@@ -254,23 +203,13 @@ def advice(report: EnvironmentReport) -> list[str]:
     return tips
 
 
-# Datasets each chapter loads, with their approximate download size (the MRPC parquet files of
-# nyu-mll/glue: train, validation and test).
-CHAPTER_DATASETS: dict[int, tuple[tuple[str, str, int], ...]] = {
-    3: (("nyu-mll/glue", "mrpc", 1_030_000),),
-}
-CHAPTERS = (0, 1, 2, 3)
-
-
 def chapter_needs() -> list[str]:
     """One line per chapter: what it downloads (catalog sizes) and, for chapter 3, CPU time."""
-    from course_utils import catalog
-
     lines = []
-    for chapter in CHAPTERS:
+    for chapter in settings.CHAPTERS:
         entries = [e for e in catalog.for_chapter(chapter) if not e.memory_only]
-        datasets = CHAPTER_DATASETS.get(chapter, ())
-        total = sum(e.download_bytes for e in entries) + sum(size for *_, size in datasets)
+        datasets = catalog.datasets_for_chapter(chapter)
+        total = sum(e.download_bytes for e in entries) + sum(d.download_bytes for d in datasets)
         parts = [f"{len(entries)} checkpoint{'s' if len(entries) != 1 else ''}"]
         if datasets:
             parts.append(f"{len(datasets)} dataset{'s' if len(datasets) != 1 else ''}")

@@ -49,9 +49,9 @@ def mrpc_features():
 
 def use_fixture() -> bool:
     """Whether ``load_mrpc()`` will load the fixture (offline, or stand-ins forced)."""
-    from course_utils.offline import force_standins, offline_mode
+    from course_utils import settings
 
-    return offline_mode() or force_standins()
+    return settings.use_local_models()
 
 
 def load_mrpc_fixture():

@@ -16,8 +16,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_utils.settings import CHAPTERS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = (0, 1, 2, 3)
 REVEAL_DIRNAME = "reveal.js"
 
 # Files of reveal.js that the slides load (theme fonts included); source maps and unused

@@ -69,7 +69,7 @@ def test_fixture_rows_are_well_formed_and_not_duplicated(mrpc):
 
 
 def test_force_standins_loads_fixture_even_when_online(monkeypatch):
-    monkeypatch.setattr("course_utils.offline.offline_mode", lambda: False)
+    monkeypatch.setattr("course_utils.settings.offline_mode", lambda: False)
     monkeypatch.setenv("COURSE_FORCE_STANDINS", "1")
     assert mrpc_module.use_fixture()
     monkeypatch.setenv("COURSE_FORCE_STANDINS", "0")
@@ -107,7 +107,9 @@ def test_fixture_matches_the_generator():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for split, rows in module.build().items():
-        lines = (mrpc_module.FIXTURE_DIR / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+        lines = (
+            (mrpc_module.FIXTURE_DIR / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+        )
         assert [json.loads(line) for line in lines] == rows
 
 

@@ -1,0 +1,305 @@
+"""Every call the course makes to the Hugging Face Hub, each with a bounded time.
+
+The Hub is whatever ``HF_ENDPOINT`` names (``https://huggingface.co`` by default, or a mirror
+such as ``https://hf-mirror.com``): huggingface_hub reads it once, at import, and so do we.
+
+- :func:`is_cached`: are a model's config and safetensors weights in the HF cache? (no network)
+- :func:`check_model_exists`: is a name a model repository? (gated ones count)
+- :func:`reachable`: does the endpoint answer at all?
+- :func:`login_status`: is a token saved, and whose is it? (never the token itself)
+- :func:`check_repo_access`: may this login download a (gated) repository?
+
+Failures are this module's own errors, whose messages say what to do next.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from course_utils import settings
+
+TIMEOUT = 10.0  # seconds for one metadata request
+MIRROR_EXAMPLE = "https://hf-mirror.com"
+LOGIN_HOW = (
+    "run `hf auth login` in a terminal or "
+    "`from huggingface_hub import notebook_login; notebook_login()`"
+)
+# Any one of these in the HF cache means a repository's weights were downloaded.
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+_HTTP_LIBRARIES = {"httpx", "httpx2", "httpcore", "requests", "urllib3"}
+
+
+class HubError(RuntimeError):
+    """A Hub call that failed; the message says what to do next."""
+
+
+class HubUnreachableError(HubError):
+    """The endpoint did not answer (no network, a proxy, a stalled mirror)."""
+
+
+class RepoNotFoundError(HubError):
+    """The Hub answered that no such repository exists (or it is private)."""
+
+
+class InvalidRepoIdError(HubError, ValueError):
+    """A name that cannot be a repository id; nothing was sent."""
+
+
+class HubHTTPStatusError(HubError):
+    """The Hub answered with an HTTP error other than 'not found'."""
+
+    def __init__(self, message: str, status: int | str):
+        super().__init__(message)
+        self.status = status
+
+
+def endpoint() -> str:
+    """The Hub this process talks to (``HF_ENDPOINT``, default https://huggingface.co)."""
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT.rstrip("/")
+
+
+def ways_out() -> str:
+    """The two ways to go on when the Hub cannot be reached."""
+    return (
+        f"use a mirror by setting HF_ENDPOINT (e.g. HF_ENDPOINT={MIRROR_EXAMPLE}), or set "
+        "HF_HUB_OFFLINE=1 to work with cached models and local stand-ins; either one must be "
+        "set before Python (or Jupyter) starts"
+    )
+
+
+def is_network_error(err: BaseException) -> bool:
+    """Whether ``err`` means the request never got an answer (as opposed to an HTTP error)."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(err, HfHubHTTPError):
+        return False  # the server answered
+    if isinstance(err, OSError | TimeoutError):
+        return True
+    # httpx / requests transport errors (huggingface_hub's HTTP client) are not OSErrors.
+    return any(cls.__module__.split(".")[0] in _HTTP_LIBRARIES for cls in type(err).__mro__)
+
+
+def unreachable_error(err: BaseException, seconds: float, what: str) -> HubUnreachableError:
+    """The error for a request to the Hub that got no answer."""
+    return HubUnreachableError(
+        f"the Hugging Face Hub at {endpoint()} could not be reached "
+        f"({type(err).__name__}, after {seconds:.1f} s), so {what}: check your connection or "
+        f"proxy, or {ways_out()}"
+    )
+
+
+def is_cached(repo_id: str) -> bool:
+    """True when the HF cache holds the config and weights of a Hub model (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        if not isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
+            return False
+        return any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in WEIGHT_FILES)
+    except HFValidationError:
+        return False
+
+
+def check_model_exists(repo_id: str, timeout: float = TIMEOUT) -> None:
+    """Return if ``repo_id`` is a model repository on the Hub (gated included), else raise."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        HFValidationError,
+        RepositoryNotFoundError,
+    )
+
+    start = time.monotonic()
+    try:
+        HfApi().model_info(repo_id, timeout=timeout)
+    except GatedRepoError:
+        return  # it exists; downloading it needs access (chapter 0 shows how)
+    except RepositoryNotFoundError:
+        raise RepoNotFoundError(
+            f"{repo_id} was not found on the Hub at {endpoint()} (or it is private and you "
+            "are not logged in)"
+        ) from None
+    except HFValidationError as err:
+        raise InvalidRepoIdError(f"{repo_id!r} is not a valid Hub id ({err})") from None
+    except HfHubHTTPError as err:
+        status = getattr(getattr(err, "response", None), "status_code", "?")
+        raise HubHTTPStatusError(
+            f"the Hub at {endpoint()} answered HTTP {status} for {repo_id}; try again later, "
+            f"or {ways_out()}",
+            status,
+        ) from None
+    except Exception as err:
+        if not is_network_error(err):
+            raise
+        raise unreachable_error(
+            err, time.monotonic() - start, f"{repo_id} cannot be checked or downloaded"
+        ) from None
+
+
+def reachable(timeout: float = 3.0) -> bool:
+    """One short request to the endpoint; ``False`` on any failure to get an HTTP answer."""
+    from huggingface_hub.utils import get_session
+
+    try:
+        response = get_session().get(f"{endpoint()}/api/models?limit=1", timeout=timeout)
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+    return response.status_code < 500
+
+
+def login_status(online: bool) -> tuple[bool, str | None]:
+    """(whether a token is saved, the account name when online and the token is valid)."""
+    from huggingface_hub import get_token, whoami
+
+    token = get_token()
+    if not token:
+        return False, None
+    if not online:
+        return True, None
+    try:
+        return True, str(whoami(token=token).get("name") or "") or None
+    except Exception:  # noqa: BLE001 - an invalid or expired token reads as "not verified"
+        return True, None
+
+
+# --- gated repositories ----------------------------------------------------------------------
+
+ACCESS_STATUSES = ("ok", "offline", "not logged in", "no access", "not found", "error")
+
+
+@dataclass(frozen=True)
+class AccessResult:
+    """The answer for one repository: ``status`` (one of ``ACCESS_STATUSES``) and what to do."""
+
+    repo_id: str
+    status: str
+    message: str
+    url: str
+    logged_in: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def __str__(self) -> str:
+        return f"{self.repo_id}: {self.status.upper()}. {self.message}"
+
+
+def repo_url(repo_id: str, repo_type: str = "model") -> str:
+    prefix = {"model": "", "dataset": "datasets/", "space": "spaces/"}[repo_type]
+    return f"{endpoint()}/{prefix}{repo_id}"
+
+
+def _validate(repo_id: str, repo_type: str) -> None:
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if repo_type not in ("model", "dataset", "space"):
+        raise ValueError(f"repo_type={repo_type!r}: use 'model', 'dataset' or 'space'.")
+    example = "write it as 'namespace/name', e.g. 'meta-llama/Meta-Llama-3-8B'"
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        raise ValueError(
+            f"{repo_id!r} is not a repository id: {example} (copy it from the model page's title)."
+        ) from err
+    if "/" not in repo_id:
+        raise ValueError(f"{repo_id!r} has no namespace: {example}.")
+
+
+def check_repo_access(
+    repo_id: str, *, repo_type: str = "model", timeout: float = TIMEOUT
+) -> AccessResult:
+    """Whether this machine's Hugging Face login can download ``repo_id``.
+
+    Offline (``HF_HUB_OFFLINE=1``) nothing is sent and the answer is ``"offline"``. Online, one
+    request with the saved token (if any) to the Hub's ``auth-check`` endpoint decides between
+    ``"ok"``, ``"not logged in"``, ``"no access"`` (gated: request access on the repository
+    page) and ``"not found"``. The token is read only to know whether one exists.
+    """
+    _validate(repo_id, repo_type)
+    url = repo_url(repo_id, repo_type)
+    logged_in = bool(login_status(online=False)[0])
+
+    def result(status: str, message: str) -> AccessResult:
+        return AccessResult(repo_id, status, message, url, logged_in)
+
+    if settings.offline_mode():
+        return result(
+            "offline",
+            "Not checked: HF_HUB_OFFLINE=1, so nothing is sent to the Hub. Unset HF_HUB_OFFLINE "
+            "(before starting Python) and run this again to check access.",
+        )
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    start = time.monotonic()
+    try:
+        response = get_session().get(
+            f"{endpoint()}/api/{repo_type}s/{repo_id}/auth-check",
+            headers=build_hf_headers(),
+            timeout=timeout,
+        )
+        hf_raise_for_status(response)
+    except GatedRepoError as err:
+        return result(*_gated_answer(err, logged_in, url))
+    except RepositoryNotFoundError:
+        hint = "" if logged_in else f" If it is private, log in first: {LOGIN_HOW}."
+        return result(
+            "not found",
+            f"No such repository, or it is private: check the id on {endpoint()}.{hint}",
+        )
+    except HfHubHTTPError as err:
+        return result(*_http_answer(err, logged_in))
+    except Exception as err:
+        if not is_network_error(err):
+            raise
+        seconds = time.monotonic() - start
+        return result(
+            "offline",
+            f"The Hub at {endpoint()} could not be reached ({type(err).__name__}, after "
+            f"{seconds:.1f} s): check your connection or proxy, or {ways_out()}.",
+        )
+    how = "your login has access" if logged_in else "a public repository; no login needed"
+    return result("ok", f"You can download it ({how}).")
+
+
+def _gated_answer(err: BaseException, logged_in: bool, url: str) -> tuple[str, str]:
+    if not logged_in:
+        return (
+            "not logged in",
+            f"This repository is gated and you are not logged in: {LOGIN_HOW}, "
+            f"then request access on {url}.",
+        )
+    if "awaiting" in str(err).lower() or "pending" in str(err).lower():
+        return (
+            "no access",
+            "You asked for access and the request is awaiting review by the authors; "
+            f"check its state on {url}.",
+        )
+    return (
+        "no access",
+        f"You are logged in, but this account has no access yet: request it on {url} "
+        "(approval can take from minutes to days).",
+    )
+
+
+def _http_answer(err, logged_in: bool) -> tuple[str, str]:
+    code = err.response.status_code if err.response is not None else None
+    if code == 401 and logged_in:
+        return (
+            "not logged in",
+            f"The Hub rejected your saved token (expired or revoked): {LOGIN_HOW} again.",
+        )
+    if code == 401:
+        return "not logged in", f"The Hub asks you to log in: {LOGIN_HOW}."
+    return "error", f"The Hub answered HTTP {code}; try again later."
