@@ -8,7 +8,21 @@ checks work offline and stand-ins can be built in the same family without the Hu
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class StandinSpec:
+    """How the offline stand-in of a catalog model is made.
+
+    ``builder`` names a function in :mod:`course_utils.standin_models`; ``options`` are passed
+    to it; ``note`` is added to the notice when the stand-in is used.
+    """
+
+    builder: str
+    options: tuple[tuple[str, object], ...] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -22,14 +36,23 @@ class CatalogEntry:
     revision: str | None = None
     aliases: tuple[str, ...] = ()
     chapters: tuple[int, ...] = ()
-    memory_only: bool = False  # too big for the course: used for "will it fit?" only
     gated: bool = False
     config: dict = field(default_factory=dict, compare=False, hash=False)
     notes: str = ""
+    standin: StandinSpec | None = None  # None: memory checks only, never loaded
 
     @property
     def short_name(self) -> str:
         return self.hub_id.split("/", 1)[1]
+
+    @property
+    def memory_only(self) -> bool:
+        """Too big for the course: in the catalog for "will it fit?" only, never loaded."""
+        return self.standin is None
+
+    def stored_config(self) -> dict:
+        """The real checkpoint's architecture numbers, as a config.json dict."""
+        return {**self.config, "_name_or_path": self.hub_id}
 
 
 _BART_LARGE = dict(
@@ -68,6 +91,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             id2label={0: "NEGATIVE", 1: "POSITIVE"},
         ),
         notes="default of pipeline('sentiment-analysis')",
+        standin=StandinSpec("distilbert_sst2"),
     ),
     CatalogEntry(
         "facebook/bart-large-mnli",
@@ -84,6 +108,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             architectures=["BartForSequenceClassification"],
             id2label={0: "contradiction", 1: "neutral", 2: "entailment"},
         ),
+        standin=StandinSpec("bart_mnli"),
     ),
     CatalogEntry(
         "openai-community/gpt2",
@@ -96,6 +121,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         chapters=(1,),
         config=dict(model_type="gpt2", architectures=["GPT2LMHeadModel"]),
         notes="the course's text-generation model; transformers 5 defaults to a 3B model instead",
+        standin=StandinSpec("gpt2", options=(("n_layer", 2),)),
     ),
     CatalogEntry(
         "distilbert/distilgpt2",
@@ -107,6 +133,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         aliases=("distilgpt2",),
         chapters=(1,),
         config=dict(model_type="gpt2", architectures=["GPT2LMHeadModel"], n_layer=6),
+        standin=StandinSpec("gpt2", options=(("n_layer", 1),)),
     ),
     CatalogEntry(
         "HuggingFaceTB/SmolLM2-360M-Instruct",
@@ -130,6 +157,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             max_position_embeddings=8192,
         ),
         notes="small chat model: the transformers-5 way to summarize and translate",
+        standin=StandinSpec("smollm2"),
     ),
     CatalogEntry(
         "distilbert/distilroberta-base",
@@ -150,6 +178,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             type_vocab_size=1,
         ),
         notes="mask token <mask>",
+        standin=StandinSpec("distilroberta"),
     ),
     CatalogEntry(
         "google-bert/bert-base-cased",
@@ -162,6 +191,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         chapters=(1, 2),
         config=dict(model_type="bert", architectures=["BertForMaskedLM"], vocab_size=28996),
         notes="mask token [MASK]",
+        standin=StandinSpec("bert_cased_mlm"),
     ),
     CatalogEntry(
         "dbmdz/bert-large-cased-finetuned-conll03-english",
@@ -183,6 +213,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             intermediate_size=4096,
             id2label=dict(enumerate(_CONLL_LABELS)),
         ),
+        standin=StandinSpec("bert_ner"),
     ),
     CatalogEntry(
         "distilbert/distilbert-base-cased-distilled-squad",
@@ -202,6 +233,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             n_heads=12,
             hidden_dim=3072,
         ),
+        standin=StandinSpec("distilbert_squad"),
     ),
     CatalogEntry(
         "sshleifer/distilbart-cnn-12-6",
@@ -218,6 +250,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             vocab_size=50264,
             decoder_layers=6,
         ),
+        standin=StandinSpec("distilbart_cnn"),
     ),
     CatalogEntry(
         "Helsinki-NLP/opus-mt-fr-en",
@@ -243,6 +276,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             pad_token_id=59513,
             decoder_start_token_id=59513,
         ),
+        standin=StandinSpec("opus_mt_fr_en"),
     ),
     CatalogEntry(
         "distilbert/distilbert-base-cased",
@@ -263,6 +297,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             n_heads=12,
             hidden_dim=3072,
         ),
+        standin=StandinSpec("distilbert_cased"),
     ),
     CatalogEntry(
         "google-bert/bert-base-uncased",
@@ -277,6 +312,10 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             model_type="bert", architectures=["BertForSequenceClassification"], vocab_size=30522
         ),
         notes="fine-tuned on MRPC in chapter 3",
+        standin=StandinSpec(
+            "minilm_bert",
+            note="the real pretrained all-MiniLM-L6-v2 BERT (same vocabulary), a smaller model",
+        ),
     ),
     CatalogEntry(
         "alpindale/WizardLM-2-8x22B",
@@ -287,7 +326,6 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         283_790_000_000,
         aliases=("WizardLM-2-8x22B",),
         chapters=(1,),
-        memory_only=True,
         config=dict(
             model_type="mixtral",
             architectures=["MixtralForCausalLM"],
@@ -314,7 +352,6 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         14_480_000_000,
         aliases=("microsoft_WizardLM-2-7B", "WizardLM-2-7B"),
         chapters=(1,),
-        memory_only=True,
         config=dict(
             model_type="mistral",
             architectures=["MistralForCausalLM"],
@@ -338,7 +375,6 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         16_060_000_000,
         aliases=("Meta-Llama-3-8B",),
         chapters=(0, 1),
-        memory_only=True,
         gated=True,
         config=dict(
             model_type="llama",
@@ -358,7 +394,9 @@ ENTRIES: tuple[CatalogEntry, ...] = (
 )
 
 
+@functools.cache
 def _index() -> dict[str, CatalogEntry]:
+    """Every lower-cased Hub id, short name and alias, mapped to its entry (built once)."""
     index: dict[str, CatalogEntry] = {}
     for entry in ENTRIES:
         for key in (entry.hub_id, entry.short_name, *entry.aliases):
@@ -377,30 +415,34 @@ def hub_id(name: str) -> str:
     return entry.hub_id if entry else str(name)
 
 
-def stored_config(name: str) -> dict | None:
-    """The stored architecture numbers for a catalog model (a config.json dict), or ``None``."""
-    entry = find(name)
-    if entry is None or not entry.config:
-        return None
-    data = dict(entry.config)
-    data.setdefault("_name_or_path", entry.hub_id)
-    return data
-
-
 def did_you_mean(name: str, limit: int = 3) -> str:
     """Closest catalog names to a misspelled one, as readable text."""
-    names = sorted(_index())
-    canonical = {k: find(k).hub_id for k in names}
-    close = difflib.get_close_matches(str(name).lower(), names, n=limit * 3, cutoff=0.5)
-    picks: list[str] = []
-    for key in close:
-        hub = canonical[key]
-        if hub not in picks:
-            picks.append(hub)
+    index = _index()
+    close = difflib.get_close_matches(str(name).lower(), sorted(index), n=limit * 3, cutoff=0.5)
+    picks = list(dict.fromkeys(index[key].hub_id for key in close))
     if not picks:
         return "one of: " + ", ".join(e.hub_id for e in ENTRIES if not e.memory_only)
     return " or ".join(repr(p) for p in picks[:limit])
 
 
 def for_chapter(chapter: int) -> list[CatalogEntry]:
+    """The entries a chapter uses, memory-only ones included."""
     return [e for e in ENTRIES if chapter in e.chapters]
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A dataset a chapter loads, with the approximate size of its files on the Hub."""
+
+    repo_id: str
+    subset: str
+    chapters: tuple[int, ...]
+    download_bytes: int
+
+
+# The MRPC parquet files of nyu-mll/glue (train, validation and test).
+DATASETS: tuple[DatasetEntry, ...] = (DatasetEntry("nyu-mll/glue", "mrpc", (3,), 1_030_000),)
+
+
+def datasets_for_chapter(chapter: int) -> list[DatasetEntry]:
+    return [d for d in DATASETS if chapter in d.chapters]

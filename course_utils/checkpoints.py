@@ -1,30 +1,77 @@
-"""Decide where a model's weights come from: the Hub, the HF cache, or a local stand-in.
+"""Decide where a model's weights come from: the Hub, the HF cache, a folder or a stand-in.
 
 Notebooks write ``checkpoint = resolve_checkpoint("distilbert/distilgpt2")`` and then call the
 real API (``pipeline(..., model=checkpoint)``, ``AutoModel.from_pretrained(checkpoint)``).
 Online that string is the Hub id; offline it is the Hub id when the real weights are already
 cached, otherwise the folder of a small local stand-in, announced by a one-line notice.
+
+Inside the course, :func:`locate` returns a :class:`Checkpoint` that remembers the decision and
+the catalog entry, so the memory check and the loaders never look the name up again.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from course_utils import catalog, standins
-from course_utils.offline import force_standins, offline_mode
-
-# Any one of these in the HF cache means the weights of a repository were downloaded.
-_WEIGHT_FILES = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-)
+from course_utils import catalog, hub, settings, standins
 
 
 class CheckpointError(ValueError):
     """A model name that cannot be resolved; the message says what to do next."""
+
+
+@dataclass(frozen=True)
+class ModelName:
+    """A model name as understood, before deciding where its weights come from (no I/O).
+
+    ``text`` is the canonical Hub id for catalog names, else the name or folder as given;
+    ``entry`` is the catalog entry of the *real* model (also for a stand-in's folder), ``None``
+    outside the catalog; ``folder`` is set when the name is a local folder.
+    """
+
+    text: str
+    entry: catalog.CatalogEntry | None = None
+    folder: Path | None = None
+
+    @property
+    def real_name(self) -> str:
+        """The real model: the catalog Hub id, else the name as given."""
+        return self.entry.hub_id if self.entry else self.text
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where one model's weights come from, decided once.
+
+    ``source`` is what ``from_pretrained`` gets; ``origin`` is ``"hub"``, ``"cache"``,
+    ``"standin"`` or ``"folder"``; ``notice`` is the line to show when a stand-in replaced the
+    real model.
+    """
+
+    name: ModelName
+    source: str
+    origin: str
+    notice: str | None = None
+
+    @property
+    def entry(self) -> catalog.CatalogEntry | None:
+        return self.name.entry
+
+    @property
+    def real_name(self) -> str:
+        return self.name.real_name
+
+    @property
+    def is_standin(self) -> bool:
+        return self.origin == "standin"
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __fspath__(self) -> str:
+        return self.source
 
 
 def resolve_checkpoint(name: str, *, announce: bool = True) -> str:
@@ -38,111 +85,87 @@ def resolve_checkpoint(name: str, *, announce: bool = True) -> str:
       weights are in the HF cache, else the catalog model's stand-in folder (built on first
       use), with a one-line notice naming both unless ``announce=False``.
     """
+    checkpoint = locate(name)
+    if announce and checkpoint.notice:
+        print(checkpoint.notice)
+    return checkpoint.source
+
+
+def identify(name: str | os.PathLike | ModelName) -> ModelName:
+    """Understand a model name without network or building anything."""
+    if isinstance(name, ModelName):
+        return name
     if not isinstance(name, str | os.PathLike) or not str(name).strip():
         raise CheckpointError(
             f"expected a model name such as 'distilbert/distilgpt2', got {name!r}"
         )
-    name = str(name).strip()
-    if Path(name).expanduser().is_dir():
+    text = str(os.fspath(name)).strip()
+    folder = Path(text).expanduser()
+    if folder.is_dir():
+        # A stand-in's folder still knows which real model it stands for.
+        marker = standins.read_marker(folder) or {}
+        entry = catalog.find(marker["hub_id"]) if marker.get("hub_id") else None
+        return ModelName(text, entry, folder)
+    entry = catalog.find(text)
+    return ModelName(entry.hub_id if entry else text, entry)
+
+
+def locate(name: str | os.PathLike | ModelName | Checkpoint) -> Checkpoint:
+    """Decide where the weights of ``name`` come from (see :func:`resolve_checkpoint`).
+
+    Prints nothing; the returned checkpoint's ``notice`` says when a stand-in is used.
+    """
+    if isinstance(name, Checkpoint):
         return name
-    entry = catalog.find(name)
-    hub_name = entry.hub_id if entry else name
-    use_local = offline_mode() or force_standins()
+    model = identify(name)
+    if model.folder is not None:
+        return Checkpoint(model, model.text, "standin" if model.entry else "folder")
+    if not settings.use_local_models():
+        if model.entry is None:
+            _check_on_hub(model.text)
+        return Checkpoint(model, model.text, "hub")
+    return _locate_locally(model)
 
-    if not use_local:
-        if entry is None:
-            _check_on_hub(name)
-        return hub_name
 
+def _locate_locally(model: ModelName) -> Checkpoint:
+    entry = model.entry
     if entry is not None and entry.memory_only:
         raise CheckpointError(
             f"{entry.hub_id} is far too large for this course and has no local stand-in; it is "
             f"in the catalog for memory checks only: course_utils.estimate_memory("
             f"{entry.hub_id!r}) works offline"
         )
-    if is_cached(hub_name):
-        return hub_name
+    if hub.is_cached(model.text):
+        return Checkpoint(model, model.text, "cache")
     if entry is None:
-        reason = "offline" if offline_mode() else "stand-ins are forced (COURSE_FORCE_STANDINS=1)"
         raise CheckpointError(
-            f"{reason} and {name} is not in the HF cache: go online once to download it, or use "
-            f"a catalog model (did you mean {catalog.did_you_mean(name)}?)"
+            f"{settings.local_reason()} and {model.text} is not in the HF cache: go online once "
+            f"to download it, or use a catalog model (did you mean "
+            f"{catalog.did_you_mean(model.text)}?)"
         )
     try:
         folder = standins.ensure_standin(entry.hub_id)
     except standins.StandinUnavailableError as err:
         raise CheckpointError(str(err)) from None
-    if announce:
-        print(notice(entry.hub_id, folder))
-    return str(folder)
+    return Checkpoint(model, str(folder), "standin", notice=standin_notice(entry, folder))
 
 
-def notice(hub_name: str, folder: Path | str) -> str:
+def standin_notice(entry: catalog.CatalogEntry, folder: Path | str) -> str:
     """The one-line notice shown when a stand-in replaces a real checkpoint."""
-    why = "offline" if offline_mode() else "COURSE_FORCE_STANDINS=1"
-    if hub_name == "google-bert/bert-base-uncased":
-        what = "the real pretrained all-MiniLM-L6-v2 BERT (same vocabulary), a smaller model"
-        return f"{why}: using a local stand-in for {hub_name} ({folder}): {what}; its outputs are not the real model's"
-    return f"{why}: using a local stand-in for {hub_name} ({folder}); its outputs are not the real model's"
-
-
-def is_cached(repo_id: str) -> bool:
-    """True when the HF cache holds the config and weights of a Hub model (no network)."""
-    from huggingface_hub import try_to_load_from_cache
-    from huggingface_hub.errors import HFValidationError
-
-    try:
-        if not isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
-            return False
-        return any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in _WEIGHT_FILES)
-    except HFValidationError:
-        return False
+    note = f": {entry.standin.note}" if entry.standin and entry.standin.note else ""
+    return (
+        f"{settings.local_reason()}: using a local stand-in for {entry.hub_id} ({folder})"
+        f"{note}; its outputs are not the real model's"
+    )
 
 
 def _check_on_hub(name: str) -> None:
     """Raise a clear CheckpointError unless ``name`` is a model repository on the Hub."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HfHubHTTPError,
-        HFValidationError,
-        RepositoryNotFoundError,
-    )
-
     try:
-        HfApi().model_info(name)
-    except GatedRepoError:
-        return  # it exists; loading it needs access (see chapter 0 on gated repos)
-    except RepositoryNotFoundError:
-        raise CheckpointError(
-            f"{name} was not found on the Hugging Face Hub (or it is private and you are not "
-            f"logged in). Did you mean {catalog.did_you_mean(name)}?"
-        ) from None
-    except HFValidationError as err:
-        raise CheckpointError(
-            f"{name!r} is not a valid Hub id ({err}). Did you mean {catalog.did_you_mean(name)}?"
-        ) from None
-    except HfHubHTTPError as err:
-        status = getattr(getattr(err, "response", None), "status_code", "?")
-        raise CheckpointError(
-            f"the Hub answered HTTP {status} for {name}; try again later, or set "
-            f"HF_HUB_OFFLINE=1 before starting Python to use cached models and local stand-ins"
-        ) from None
-    except Exception as err:
-        if not _is_network_error(err):
-            raise
-        raise CheckpointError(
-            f"the Hugging Face Hub is unreachable ({type(err).__name__}), so {name} cannot be "
-            f"checked or downloaded; check your connection, or set HF_HUB_OFFLINE=1 before "
-            f"starting Python to use cached models and local stand-ins"
-        ) from None
-
-
-def _is_network_error(err: BaseException) -> bool:
-    if isinstance(err, OSError | TimeoutError):
-        return True
-    # httpx / requests transport errors (huggingface_hub's HTTP client) are not OSErrors.
-    return any(
-        cls.__module__.split(".")[0] in {"httpx", "httpx2", "httpcore", "requests", "urllib3"}
-        for cls in type(err).__mro__
-    )
+        hub.check_model_exists(name)
+    except hub.RepoNotFoundError as err:
+        raise CheckpointError(f"{err}. Did you mean {catalog.did_you_mean(name)}?") from None
+    except hub.InvalidRepoIdError as err:
+        raise CheckpointError(f"{err}. Did you mean {catalog.did_you_mean(name)}?") from None
+    except hub.HubError as err:
+        raise CheckpointError(str(err)) from None

@@ -14,6 +14,10 @@ from pathlib import Path
 import psutil
 import torch
 
+from course_utils import catalog, settings
+from course_utils.checkpoints import Checkpoint, ModelName
+from course_utils.display import RowsReport, format_bytes, format_count
+
 BYTES_PER_PARAM = {"float32": 4.0, "float16": 2.0, "bfloat16": 2.0, "int8": 1.0, "int4": 0.5}
 DTYPE_ALIASES = {
     "fp32": "float32",
@@ -48,25 +52,8 @@ def normalize_dtype(dtype: str | torch.dtype) -> str:
     return text
 
 
-def format_bytes(num_bytes: float) -> str:
-    """Human-readable size in binary units (GiB, MiB)."""
-    value = float(num_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
-def format_count(num: int) -> str:
-    for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if num >= scale:
-            return f"{num / scale:.2f} {unit}"
-    return str(num)
-
-
 @dataclass
-class MemoryEstimate:
+class MemoryEstimate(RowsReport):
     """What a model needs in memory, computed without loading its weights."""
 
     model: str
@@ -109,21 +96,6 @@ class MemoryEstimate:
         )
         return rows
 
-    def __str__(self) -> str:
-        rows = self.rows()
-        width = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        body = "".join(
-            f"<tr><th style='text-align:left'>{escape(k)}</th><td style='text-align:left'>"
-            f"{escape(v)}</td></tr>"
-            for k, v in self.rows()
-        )
-        return f"<table>{body}</table>"
-
 
 def _training_breakdown(num_params: int, dtype: str) -> dict[str, int]:
     if dtype in ("int8", "int4"):
@@ -160,10 +132,10 @@ def _config_from_dict(data: dict):
 
 
 def load_config(model):
-    """Turn a name, folder, config.json path or config object into a ``PretrainedConfig``.
+    """Turn a name, folder, config.json path, config, ModelName or Checkpoint into a config.
 
-    Offline, Hub ids are looked up in the course catalog's stored configs and the HF cache;
-    nothing large is ever downloaded (a config.json is a few kB).
+    Catalog models (and their stand-ins) use the real checkpoint's stored numbers, so this works
+    offline; other Hub ids fetch only their config.json (a few kB), never weights.
     """
     from transformers import PretrainedConfig
 
@@ -171,28 +143,28 @@ def load_config(model):
         return model
     if isinstance(model, dict):
         return _config_from_dict(model)
+    if isinstance(model, Checkpoint | ModelName):
+        if model.entry is not None and model.entry.config:
+            return _config_from_dict(model.entry.stored_config())
+        model = model.source if isinstance(model, Checkpoint) else model.text
     path = Path(os.fspath(model)).expanduser()
     if path.is_dir() and (path / "config.json").is_file():
         path = path / "config.json"
     if path.is_file():
         return _config_from_dict(json.loads(path.read_text()))
     name = str(model)
-    from course_utils import catalog
-
-    stored = catalog.stored_config(name)
-    if stored is not None:
-        return _config_from_dict(stored)
+    entry = catalog.find(name)
+    if entry is not None and entry.config:
+        return _config_from_dict(entry.stored_config())
     from transformers import AutoConfig
 
     try:
         return AutoConfig.from_pretrained(catalog.hub_id(name), trust_remote_code=False)
     except Exception as err:  # noqa: BLE001 - turned into one clear message
-        from course_utils.offline import offline_mode
-
         hint = (
             "You are offline (HF_HUB_OFFLINE=1) and its config is not in the HF cache: go online once, "
             "or pass a local folder / config.json."
-            if offline_mode()
+            if settings.offline_mode()
             else f"Check the spelling (did you mean {catalog.did_you_mean(name)}?) or pass a local "
             "folder / config.json."
         )
@@ -239,7 +211,7 @@ def _blocks(model, no_split: set[str]) -> list[str]:
 
 
 def estimate_memory(model, dtype: str = "float32", training: bool = False) -> MemoryEstimate:
-    """Estimate memory for a Hub id, a local folder / config.json, or a ``PretrainedConfig``.
+    """Estimate memory for a Hub id, a folder / config.json, a config or a ``Checkpoint``.
 
     Returns parameter count, weight bytes at ``dtype``, the largest layer, and the inference
     total (weights x 1.2) or training total with AdamW (weights, gradients, two optimizer states;
@@ -259,7 +231,7 @@ def estimate_memory(model, dtype: str = "float32", training: bool = False) -> Me
     else:
         breakdown = {}
         total = int(weights * INFERENCE_OVERHEAD)
-    label = model if isinstance(model, str) else getattr(config, "_name_or_path", "") or "config"
+    label = _label(model, config)
     return MemoryEstimate(
         model=str(label) or type(config).__name__,
         architecture=type(meta_model).__name__,
@@ -272,6 +244,14 @@ def estimate_memory(model, dtype: str = "float32", training: bool = False) -> Me
         total_bytes=int(total),
         breakdown=breakdown,
     )
+
+
+def _label(model, config) -> str:
+    if isinstance(model, Checkpoint | ModelName):
+        return model.real_name
+    if isinstance(model, str | os.PathLike):
+        return os.fspath(model)
+    return getattr(config, "_name_or_path", "") or "config"
 
 
 @dataclass
@@ -348,12 +328,13 @@ def check_fits(
             d
             for d in BYTES_PER_PARAM
             if BYTES_PER_PARAM[d] < BYTES_PER_PARAM[estimate.dtype]
-            and estimate.bytes_at(d) * (1 if estimate.training else 1.2) <= TIGHT_SHARE * available
+            and estimate.bytes_at(d) * (1 if estimate.training else INFERENCE_OVERHEAD)
+            <= TIGHT_SHARE * available
         ]
         if smaller and not estimate.training:
             advice.append(
                 f"Load in a smaller dtype: {smaller[0]} needs about "
-                f"{format_bytes(estimate.bytes_at(smaller[0]) * 1.2)} "
+                f"{format_bytes(estimate.bytes_at(smaller[0]) * INFERENCE_OVERHEAD)} "
                 f"(from_pretrained(..., dtype=torch.{smaller[0]})"
                 + (" or a quantization config" if smaller[0].startswith("int") else "")
                 + ")."
@@ -393,7 +374,7 @@ def ensure_fits(
     except ConfigUnavailableError:
         return None
     verdict = check_fits(estimate, device=device)
-    if verdict.fits or allow_too_large or os.environ.get("COURSE_ALLOW_TOO_LARGE") == "1":
+    if verdict.fits or allow_too_large or settings.allow_too_large():
         return verdict
     raise ModelTooLargeError(
         f"{estimate.model} needs about {format_bytes(estimate.total_bytes)} in {estimate.dtype} "

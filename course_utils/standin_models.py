@@ -1,0 +1,251 @@
+"""One builder per kind of stand-in: a tokenizer of the real family and a tiny random model.
+
+A catalog entry names its builder (``CatalogEntry.standin.builder``); the builder writes a
+folder that ``from_pretrained`` loads like the real checkpoint: same model class, special
+tokens, label maps and generation settings. Weights are random (the caller fixes the seed),
+except ``minilm_bert``, which copies the real pretrained all-MiniLM-L6-v2 BERT.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from course_utils import standin_tokenizers as tok
+from course_utils.catalog import CatalogEntry
+from course_utils.tiny_models import tiny_config
+
+MARIAN_MAX_LENGTH = 64  # the real opus-mt-fr-en has 512
+
+
+def _save(model, folder: Path) -> None:
+    model.eval()
+    model.save_pretrained(folder, safe_serialization=True)
+
+
+def _labels(entry: CatalogEntry) -> dict:
+    id2label = entry.config.get("id2label")
+    if not id2label:
+        return {}
+    id2label = {int(k): v for k, v in id2label.items()}
+    return {"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}}
+
+
+def _special_ids(tokenizer) -> dict:
+    return {
+        "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+    }
+
+
+def minilm_bert(folder: Path, entry: CatalogEntry) -> None:
+    """The real pretrained all-MiniLM-L6-v2 BERT, which has the bert-base-uncased vocabulary."""
+    from transformers import BertTokenizer
+
+    source = tok.minilm_folder()
+    config = json.loads((source / "config.json").read_text())
+    for key in ("_name_or_path", "gradient_checkpointing", "transformers_version"):
+        config.pop(key, None)
+    (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+    # A copy, not a link: damage to the cache must never reach the installed package.
+    shutil.copyfile(source / "model.safetensors", folder / "model.safetensors")
+    tok.uncased_wordpiece(BertTokenizer, folder)
+
+
+def distilbert_sst2(folder: Path, entry: CatalogEntry) -> None:
+    from transformers import DistilBertForSequenceClassification, DistilBertTokenizer
+
+    tokenizer = tok.uncased_wordpiece(DistilBertTokenizer, folder)
+    config = tiny_config(
+        "distilbert", len(tokenizer), pad_token_id=tokenizer.pad_token_id, **_labels(entry)
+    )
+    _save(DistilBertForSequenceClassification(config), folder)
+
+
+def distilbert_squad(folder: Path, entry: CatalogEntry) -> None:
+    from transformers import DistilBertForQuestionAnswering, DistilBertTokenizer
+
+    tokenizer = tok.cased_wordpiece(DistilBertTokenizer, folder)
+    config = tiny_config("distilbert", len(tokenizer), pad_token_id=tokenizer.pad_token_id)
+    _save(DistilBertForQuestionAnswering(config), folder)
+
+
+def distilbert_cased(folder: Path, entry: CatalogEntry) -> None:
+    from transformers import DistilBertModel, DistilBertTokenizer
+
+    tokenizer = tok.cased_wordpiece(DistilBertTokenizer, folder)
+    config = tiny_config("distilbert", len(tokenizer), pad_token_id=tokenizer.pad_token_id)
+    _save(DistilBertModel(config), folder)
+
+
+def bert_cased_mlm(folder: Path, entry: CatalogEntry) -> None:
+    from transformers import BertForMaskedLM, BertTokenizer
+
+    tokenizer = tok.cased_wordpiece(BertTokenizer, folder)
+    _save(
+        BertForMaskedLM(tiny_config("bert", len(tokenizer), pad_token_id=tokenizer.pad_token_id)),
+        folder,
+    )
+
+
+def bert_ner(folder: Path, entry: CatalogEntry) -> None:
+    from transformers import BertForTokenClassification, BertTokenizer
+
+    tokenizer = tok.cased_wordpiece(BertTokenizer, folder)
+    config = tiny_config(
+        "bert", len(tokenizer), pad_token_id=tokenizer.pad_token_id, **_labels(entry)
+    )
+    _save(BertForTokenClassification(config), folder)
+
+
+def distilroberta(folder: Path, entry: CatalogEntry) -> None:
+    from transformers import RobertaForMaskedLM, RobertaTokenizer
+
+    tokenizer = tok.byte_level_bpe(RobertaTokenizer, folder, model_max_length=512)
+    config = tiny_config("roberta", len(tokenizer), type_vocab_size=1, **_special_ids(tokenizer))
+    _save(RobertaForMaskedLM(config), folder)
+
+
+def gpt2(folder: Path, entry: CatalogEntry, n_layer: int = 2) -> None:
+    """GPT-2 family; ``n_layer`` keeps the real ratio (distilgpt2 has half of gpt2's layers)."""
+    from transformers import GPT2LMHeadModel, GPT2Tokenizer
+
+    tokenizer = tok.byte_level_bpe(GPT2Tokenizer, folder)
+    eos = tokenizer.eos_token_id
+    config = tiny_config("gpt2", len(tokenizer), n_layer, bos_token_id=eos, eos_token_id=eos)
+    _save(GPT2LMHeadModel(config), folder)
+
+
+def smollm2(folder: Path, entry: CatalogEntry) -> None:
+    from transformers import GenerationConfig, LlamaForCausalLM
+
+    tokenizer = tok.chatml_bpe(folder)
+    ids = _special_ids(tokenizer)
+    # Real ratios: 15 query heads share 5 key/value heads; embeddings tied.
+    config = tiny_config(
+        "llama",
+        len(tokenizer),
+        hidden_size=48,
+        intermediate_size=128,
+        num_attention_heads=3,
+        num_key_value_heads=1,
+        rope_theta=100000.0,
+        tie_word_embeddings=True,
+        **ids,
+    )
+    model = LlamaForCausalLM(config)
+    model.generation_config = GenerationConfig(**ids)
+    _save(model, folder)
+
+
+def _tiny_bart(tokenizer, encoder_layers: int, decoder_layers: int, **kwargs):
+    return tiny_config(
+        "bart",
+        len(tokenizer),
+        encoder_layers=encoder_layers,
+        decoder_layers=decoder_layers,
+        decoder_start_token_id=tokenizer.eos_token_id,
+        **_special_ids(tokenizer),
+        **kwargs,
+    )
+
+
+def bart_mnli(folder: Path, entry: CatalogEntry) -> None:
+    from transformers import BartForSequenceClassification, BartTokenizer
+
+    tokenizer = tok.byte_level_bpe(BartTokenizer, folder)
+    config = _tiny_bart(tokenizer, 1, 1, **_labels(entry))
+    _save(BartForSequenceClassification(config), folder)
+
+
+def distilbart_cnn(folder: Path, entry: CatalogEntry) -> None:
+    from transformers import BartForConditionalGeneration, BartTokenizer, GenerationConfig
+
+    tokenizer = tok.byte_level_bpe(BartTokenizer, folder)
+    config = _tiny_bart(tokenizer, 2, 1)  # the real one has 12 encoder and 6 decoder layers
+    model = BartForConditionalGeneration(config)
+    # The real checkpoint's summarization settings (its config.json / generation_config.json).
+    model.generation_config = GenerationConfig(
+        bos_token_id=config.bos_token_id,
+        eos_token_id=config.eos_token_id,
+        pad_token_id=config.pad_token_id,
+        decoder_start_token_id=config.decoder_start_token_id,
+        forced_bos_token_id=config.bos_token_id,
+        forced_eos_token_id=config.eos_token_id,
+        early_stopping=True,
+        length_penalty=2.0,
+        max_length=142,
+        min_length=56,
+        no_repeat_ngram_size=3,
+        num_beams=4,
+    )
+    _save(model, folder)
+
+
+def opus_mt_fr_en(folder: Path, entry: CatalogEntry) -> None:
+    from transformers import GenerationConfig, MarianMTModel, MarianTokenizer
+
+    vocab = tok.marian_sentencepiece(folder, source=tok.corpus("fr"), target=tok.corpus("en"))
+    tokenizer = MarianTokenizer(
+        str(folder / "source.spm"),
+        str(folder / "target.spm"),
+        str(folder / "vocab.json"),
+        source_lang="fr",
+        target_lang="en",
+        model_max_length=512,
+    )
+    tokenizer.save_pretrained(folder)
+    pad, eos = vocab["<pad>"], vocab["</s>"]
+    config = tiny_config(
+        "marian",
+        len(vocab),
+        layers=1,
+        pad_token_id=pad,
+        eos_token_id=eos,
+        decoder_start_token_id=pad,
+        scale_embedding=True,
+        activation_function="swish",
+    )
+    model = MarianMTModel(config)
+    # The real checkpoint's generation settings, except max_length: the real model ends its
+    # translations with </s> long before its guard of 512 tokens; random weights never do, and
+    # 512 steps of beam search would take some 20 s here.
+    model.generation_config = GenerationConfig(
+        bad_words_ids=[[pad]],
+        bos_token_id=eos,
+        decoder_start_token_id=pad,
+        eos_token_id=eos,
+        forced_eos_token_id=eos,
+        max_length=MARIAN_MAX_LENGTH,
+        num_beams=4,
+        pad_token_id=pad,
+    )
+    _save(model, folder)
+
+
+BUILDERS: dict[str, Callable[..., None]] = {
+    builder.__name__: builder
+    for builder in (
+        minilm_bert,
+        distilbert_sst2,
+        distilbert_squad,
+        distilbert_cased,
+        bert_cased_mlm,
+        bert_ner,
+        distilroberta,
+        gpt2,
+        smollm2,
+        bart_mnli,
+        distilbart_cnn,
+        opus_mt_fr_en,
+    )
+}
+
+
+def build(folder: Path, entry: CatalogEntry) -> None:
+    """Write the stand-in of ``entry`` into ``folder``."""
+    spec = entry.standin
+    BUILDERS[spec.builder](folder, entry, **dict(spec.options))
