@@ -1,24 +1,19 @@
-"""Question answering, summarization and translation pipelines, restored for transformers 5.
+"""The question-answering pipeline, restored for transformers 5 (extractive: spans, not text).
 
-Why these classes exist: chapter 1 of the course calls ``pipeline("question-answering")``,
-``pipeline("summarization")`` and ``pipeline("translation", ...)``. transformers 5 removed those
-pipelines (``transformers.pipelines.REMOVED_TASKS``; ``pipeline("summarization")`` raises
-``KeyError``) and refuses custom pipelines registered under their names, although the models
-(``AutoModelForQuestionAnswering``, ``AutoModelForSeq2SeqLM``) and ``generate()`` still work.
-So the 4.x pipelines are ported here as ``transformers.Pipeline`` subclasses, instantiated
-directly (``course_utils.pipeline`` does that for you). Batching, ``batch_size``, device
-placement and ``num_workers`` come from the transformers base classes unchanged.
+Chapter 1 calls ``pipeline("question-answering")``; transformers 5 removed that pipeline
+(``transformers.pipelines.REMOVED_TASKS``) and refuses custom pipelines registered under its
+name, although ``AutoModelForQuestionAnswering`` still works. So the 4.x pipeline is ported here
+as a ``transformers.ChunkPipeline`` subclass, instantiated directly (``course_utils.pipeline``
+does that for you); batching, ``batch_size`` and device placement come from the base class.
 
-The call interface and the output format are those of transformers 4.57 (the last 4.x release),
-and so are the results: same spans and offsets, same scores, same generated text. The tests
-compare them with outputs recorded from real 4.x pipelines (``tests/fixtures/restored``).
-One deliberate difference: a ``max_length`` passed by the caller is honoured even when the
-model's generation config sets none (4.x then silently used its default ``max_new_tokens=256``).
+The call interface, the output format (``{'score', 'start', 'end', 'answer'}``) and the results
+are those of transformers 4.57, the last 4.x release: ``tests/test_restored_pipelines.py``
+compares them with outputs recorded from real 4.x pipelines (``tests/fixtures/restored``).
+Fast tokenizers only.
 """
 
 from __future__ import annotations
 
-import enum
 import inspect
 import types
 import warnings
@@ -27,84 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers import GenerationConfig
-from transformers.pipelines.base import ChunkPipeline, Pipeline
+from transformers.pipelines.base import ChunkPipeline
 
-__all__ = [
-    "QuestionAnsweringPipeline",
-    "SummarizationPipeline",
-    "Text2TextGenerationPipeline",
-    "TranslationPipeline",
-    "decode_spans",
-    "select_starts_ends",
-]
+from course_utils.qa_spans import select_starts_ends
 
-
-# ---------------------------------------------------------------------------------------------
-# Question answering (extractive): the 4.x algorithm, fast tokenizers only.
-
-
-def decode_spans(
-    start: np.ndarray, end: np.ndarray, topk: int, max_answer_len: int, undesired_tokens: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best ``topk`` (start, end) token pairs by ``start_prob * end_prob``.
-
-    Spans that end before they start, are longer than ``max_answer_len`` tokens, or touch a
-    token where ``undesired_tokens`` is 0 (question, special or padding tokens) are dropped.
-    """
-    if start.ndim == 1:
-        start = start[None]
-    if end.ndim == 1:
-        end = end[None]
-    outer = np.matmul(np.expand_dims(start, -1), np.expand_dims(end, 1))
-    candidates = np.tril(np.triu(outer), max_answer_len - 1)
-    scores_flat = candidates.flatten()
-    if topk == 1:
-        idx_sort = [np.argmax(scores_flat)]
-    elif len(scores_flat) < topk:
-        idx_sort = np.argsort(-scores_flat)
-    else:
-        idx = np.argpartition(-scores_flat, topk)[0:topk]
-        idx_sort = idx[np.argsort(-scores_flat[idx])]
-    starts, ends = np.unravel_index(idx_sort, candidates.shape)[1:]
-    desired = np.isin(starts, undesired_tokens.nonzero()) & np.isin(
-        ends, undesired_tokens.nonzero()
-    )
-    starts = starts[desired]
-    ends = ends[desired]
-    return starts, ends, candidates[0, starts, ends]
-
-
-def select_starts_ends(
-    start,
-    end,
-    p_mask,
-    attention_mask,
-    min_null_score=1000000,
-    top_k=1,
-    handle_impossible_answer=False,
-    max_answer_len=15,
-):
-    """Softmax the start/end logits over the allowed tokens of one chunk, then :func:`decode_spans`.
-
-    ``p_mask`` has 1 for tokens that cannot be part of an answer. The score of the empty answer
-    (the CLS token) is tracked in ``min_null_score`` across chunks.
-    """
-    undesired_tokens = np.abs(np.array(p_mask) - 1)
-    if attention_mask is not None:
-        undesired_tokens = undesired_tokens & attention_mask
-    undesired_tokens_mask = undesired_tokens == 0.0
-    start = np.where(undesired_tokens_mask, -10000.0, start)
-    end = np.where(undesired_tokens_mask, -10000.0, end)
-    start = np.exp(start - start.max(axis=-1, keepdims=True))
-    start = start / start.sum()
-    end = np.exp(end - end.max(axis=-1, keepdims=True))
-    end = end / end.sum()
-    if handle_impossible_answer:
-        min_null_score = min(min_null_score, (start[0, 0] * end[0, 0]).item())
-    start[0, 0] = end[0, 0] = 0.0  # the CLS token is never a span
-    starts, ends, scores = decode_spans(start, end, top_k, max_answer_len, undesired_tokens)
-    return starts, ends, scores, min_null_score
+__all__ = ["QuestionAnsweringPipeline"]
 
 
 @dataclass(frozen=True)
@@ -468,198 +390,3 @@ class QuestionAnsweringPipeline(ChunkPipeline):
             except Exception:  # noqa: BLE001 - some tokenizers have no words: keep token offsets
                 pass
         return enc.offsets[s][0], enc.offsets[e][1]
-
-
-# ---------------------------------------------------------------------------------------------
-# Sequence-to-sequence generation: summarization and translation.
-
-
-class ReturnType(enum.Enum):
-    TENSORS = 0
-    TEXT = 1
-
-
-class Text2TextGenerationPipeline(Pipeline):
-    """Generate text from text with an encoder-decoder model (``model.generate``).
-
-    Returns ``[{'generated_text': ...}]`` per input. Generation settings come, in this order of
-    priority, from the call, from the pipeline's construction, from the model config's
-    ``task_specific_params`` for this task, from the model's generation config, and finally the
-    4.x pipeline defaults (``max_new_tokens=256``, ``num_beams=4``).
-    """
-
-    _pipeline_calls_generate = True
-    _load_processor = False
-    _load_image_processor = False
-    _load_feature_extractor = False
-    _load_tokenizer = True
-    _default_generation_config = GenerationConfig(max_new_tokens=256, num_beams=4)
-    return_name = "generated"
-
-    def __init__(self, model, tokenizer, task: str = "text2text-generation", **kwargs):
-        if not getattr(model, "can_generate", lambda: False)():
-            raise ValueError(
-                f"{type(model).__name__} cannot generate text; {task} needs a sequence-to-sequence "
-                "model loaded with AutoModelForSeq2SeqLM.from_pretrained(checkpoint)"
-            )
-        # Generation settings given at construction apply to every call. They are kept here
-        # rather than in the base class, whose handling of them differs between 5.x releases.
-        keys = {k for k in vars(GenerationConfig()) if not k.startswith("_")} | {
-            "generation_config"
-        }
-        self._init_generate_kwargs = {k: kwargs.pop(k) for k in keys & kwargs.keys()}
-        super().__init__(model=model, tokenizer=tokenizer, task=task, **kwargs)
-        # 4.x: a model config's task_specific_params[task] (e.g. T5's "summarize: " prefix)
-        # tunes generation for this task; the caller's settings still win.
-        task_params = dict(
-            (getattr(model.config, "task_specific_params", None) or {}).get(task) or {}
-        )
-        self.prefix = task_params.pop("prefix", getattr(model.config, "prefix", None))
-        self._task_generate_kwargs = task_params
-
-    def _generation_settings(self, call_kwargs: dict) -> dict:
-        """``generate()`` kwargs: the call's settings over the construction's, over the model
-        config's ``task_specific_params``, over the model's generation config; then the 4.x
-        pipeline defaults for what none of them sets."""
-        kwargs = {**self._task_generate_kwargs, **self._init_generate_kwargs, **call_kwargs}
-        if "generation_config" in kwargs:
-            return kwargs  # the caller's own GenerationConfig decides everything else
-        set_params = {**self.model.generation_config.to_diff_dict(), **kwargs}
-        if "max_length" not in set_params and "max_new_tokens" not in set_params:
-            kwargs["max_new_tokens"] = self._default_generation_config.max_new_tokens
-        if "num_beams" not in set_params:
-            kwargs["num_beams"] = self._default_generation_config.num_beams
-        if "pad_token_id" not in set_params and self.tokenizer.pad_token_id is not None:
-            kwargs["pad_token_id"] = self.tokenizer.pad_token_id
-        return kwargs
-
-    def _sanitize_parameters(
-        self,
-        return_tensors=None,
-        return_text=None,
-        return_type=None,
-        clean_up_tokenization_spaces=None,
-        truncation=None,
-        stop_sequence=None,
-        **generate_kwargs,
-    ):
-        preprocess_params = {}
-        if truncation is not None:
-            preprocess_params["truncation"] = truncation
-        postprocess_params = {}
-        if return_tensors is not None and return_type is None:
-            return_type = ReturnType.TENSORS if return_tensors else ReturnType.TEXT
-        if return_type is None and return_text is not None:
-            return_type = ReturnType.TEXT if return_text else ReturnType.TENSORS
-        if return_type is not None:
-            postprocess_params["return_type"] = return_type
-        if clean_up_tokenization_spaces is not None:
-            postprocess_params["clean_up_tokenization_spaces"] = clean_up_tokenization_spaces
-        if stop_sequence is not None:
-            stop_ids = self.tokenizer.encode(stop_sequence, add_special_tokens=False)
-            generate_kwargs["eos_token_id"] = stop_ids[0]
-        return preprocess_params, generate_kwargs, postprocess_params
-
-    def _parse_and_tokenize(self, inputs, truncation):
-        prefix = self.prefix if self.prefix is not None else ""
-        if isinstance(inputs, list):
-            if self.tokenizer.pad_token_id is None:
-                raise ValueError("the tokenizer needs a pad token to handle a batch of inputs")
-            text, padding = [prefix + item for item in inputs], True
-        elif isinstance(inputs, str):
-            text, padding = prefix + inputs, False
-        else:
-            raise TypeError(f"expected a string or a list of strings, got {type(inputs).__name__}")
-        encoded = self.tokenizer(text, padding=padding, truncation=truncation, return_tensors="pt")
-        encoded.pop("token_type_ids", None)  # produced by some tokenizers, refused by generate()
-        return encoded
-
-    def __call__(self, inputs, *args, **kwargs):
-        """Generate for a string or a list of strings (a list gives one result per string)."""
-        result = super().__call__(inputs, *args, **kwargs)
-        if (
-            isinstance(inputs, list)
-            and all(isinstance(item, str) for item in inputs)
-            and all(len(res) == 1 for res in result)
-        ):
-            return [res[0] for res in result]
-        return result
-
-    def preprocess(self, inputs, truncation=False):
-        return self._parse_and_tokenize(inputs, truncation=truncation)
-
-    def _forward(self, model_inputs, **generate_kwargs):
-        in_b = model_inputs["input_ids"].shape[0]
-        generate_kwargs = self._generation_settings(generate_kwargs)
-        output_ids = self.model.generate(**model_inputs, **generate_kwargs)
-        out_b = output_ids.shape[0]
-        return {"output_ids": output_ids.reshape(in_b, out_b // in_b, *output_ids.shape[1:])}
-
-    def postprocess(
-        self, model_outputs, return_type=ReturnType.TEXT, clean_up_tokenization_spaces=False
-    ):
-        records = []
-        for output_ids in model_outputs["output_ids"][0]:
-            if return_type == ReturnType.TENSORS:
-                records.append({f"{self.return_name}_token_ids": output_ids})
-            else:
-                text = self.tokenizer.decode(
-                    output_ids,
-                    skip_special_tokens=True,
-                    clean_up_tokenization_spaces=clean_up_tokenization_spaces,
-                )
-                records.append({f"{self.return_name}_text": text})
-        return records
-
-
-class SummarizationPipeline(Text2TextGenerationPipeline):
-    """Summarize text: ``[{'summary_text': ...}]``; ``min_length`` / ``max_length`` in tokens.
-
-    ``max_new_tokens`` caps only the generated tokens; ``return_tensors=True`` gives token ids
-    (``summary_token_ids``) instead of text.
-    """
-
-    return_name = "summary"
-
-    def __init__(self, model, tokenizer, task: str = "summarization", **kwargs):
-        super().__init__(model, tokenizer, task=task, **kwargs)
-
-
-class TranslationPipeline(Text2TextGenerationPipeline):
-    """Translate text: ``[{'translation_text': ...}]``.
-
-    ``task="translation_fr_to_en"`` (or ``src_lang=`` / ``tgt_lang=``) names the languages, which
-    only multilingual models need; a pair model such as opus-mt-fr-en ignores them.
-    """
-
-    return_name = "translation"
-
-    def __init__(self, model, tokenizer, task: str = "translation", **kwargs):
-        super().__init__(model, tokenizer, task=task, **kwargs)
-
-    def _sanitize_parameters(self, src_lang=None, tgt_lang=None, **kwargs):
-        preprocess_params, forward_params, postprocess_params = super()._sanitize_parameters(
-            **kwargs
-        )
-        if src_lang is not None:
-            preprocess_params["src_lang"] = src_lang
-        if tgt_lang is not None:
-            preprocess_params["tgt_lang"] = tgt_lang
-        if src_lang is None and tgt_lang is None:
-            parts = (self.task or "").split("_")
-            if len(parts) == 4:  # translation, xx, to, yy
-                preprocess_params["src_lang"] = parts[1]
-                preprocess_params["tgt_lang"] = parts[3]
-        return preprocess_params, forward_params, postprocess_params
-
-    def preprocess(self, inputs, truncation=False, src_lang=None, tgt_lang=None):
-        build = getattr(self.tokenizer, "_build_translation_inputs", None)
-        if build is not None:  # multilingual tokenizers (M2M100, NLLB, mBART) set language codes
-            return build(
-                inputs,
-                return_tensors="pt",
-                truncation=truncation,
-                src_lang=src_lang,
-                tgt_lang=tgt_lang,
-            )
-        return self._parse_and_tokenize(inputs, truncation=truncation)
