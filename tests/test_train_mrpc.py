@@ -24,16 +24,14 @@ from pathlib import Path
 import pytest
 
 from course_utils import train_mrpc
-from course_utils.train_mrpc import (
+from course_utils.train_checkpoints import (
     STATE_FILE,
-    EpochShuffleSampler,
-    RunConfig,
-    TrainingSetupError,
-    check_resumable,
     complete_checkpoints,
     latest_checkpoint,
     remove_partial_checkpoints,
 )
+from course_utils.train_loop import EpochShuffleSampler
+from course_utils.train_settings import RunConfig, TrainingSetupError, build_parser, check_resumable
 
 SMALL_RUN = [
     "--train-subset", "64",
@@ -191,7 +189,7 @@ def test_latest_checkpoint_skips_partial_folders(tmp_path):
 
 
 def config(**changes) -> RunConfig:
-    args = train_mrpc.build_parser().parse_args([])
+    args = build_parser().parse_args([])
     for name, value in changes.items():
         setattr(args, name, value)
     return RunConfig.from_args(args)
@@ -229,7 +227,7 @@ def test_bad_settings_exit_with_one_line(capsys):
 
 def test_config_round_trips_through_flags():
     original = config(max_steps=5, resume=True, learning_rate=3e-5)
-    parsed = train_mrpc.build_parser().parse_args(original.to_argv())
+    parsed = build_parser().parse_args(original.to_argv())
     assert RunConfig.from_args(parsed) == original
 
 
@@ -269,8 +267,8 @@ def _no_stray_runs_folder():
 
 
 def test_num_processes_starts_torchrun_with_the_same_flags(monkeypatch, capsys):
-    from course_utils import cli_train
     from course_utils.cli import main
+    from course_utils.cli import train as cli_train
 
     calls = []
     monkeypatch.setattr(cli_train.subprocess, "call", lambda command: calls.append(command) or 0)
@@ -278,7 +276,7 @@ def test_num_processes_starts_torchrun_with_the_same_flags(monkeypatch, capsys):
     (command,) = calls
     assert command[1:6] == ["-m", "torch.distributed.run", "--nproc_per_node", "2", "-m"]
     flags = command[7:]
-    parsed = train_mrpc.build_parser().parse_args(flags)
+    parsed = build_parser().parse_args(flags)
     assert parsed.max_steps == 3 and parsed.resume is True
     assert "--num-processes" not in flags
     assert main(["train-mrpc", "--num-processes", "0"]) == 2
