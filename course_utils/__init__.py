@@ -1,44 +1,116 @@
 """Helpers for the Hugging Face NLP course companion (chapters 0-3).
 
-One small module per concern; importing this package has no side effects.
+One small module per concern; importing this package has no side effects and imports neither
+torch nor transformers: each public name below is loaded from its module on first use, so the
+``course`` command answers ``--help`` at once.
+
+| module | concern |
+| --- | --- |
+| ``settings`` | every ``COURSE_*`` / offline setting read from the environment |
+| ``catalog`` | every model and dataset the course uses, with the real checkpoints' numbers |
+| ``hub`` | every call to the Hugging Face Hub (``HF_ENDPOINT``), with bounded time |
+| ``checkpoints`` | where a model's weights come from: Hub, cache, folder or stand-in |
+| ``standins`` / ``standin_models`` / ``standin_tokenizers`` | the offline stand-ins |
+| ``memory`` / ``device`` / ``environment`` | will it fit, where to run, what this machine has |
+| ``pipelines`` / ``restored_qa`` / ``restored_seq2seq`` | the course's ``pipeline()`` |
+| ``mrpc`` / ``train_mrpc`` | chapter 3's data and training script |
+| ``tokenizer_lab`` | chapter 2's tokenizer comparison |
+| ``prefetch`` / ``slides`` / ``cli`` | downloads ahead of time, slides, the ``course`` command |
 """
 
-from course_utils.checkpoints import CheckpointError, resolve_checkpoint
-from course_utils.device import pick_device
-from course_utils.environment import EnvironmentReport, environment_report
-from course_utils.hub_access import AccessResult, check_repo_access
-from course_utils.memory import (
-    FitVerdict,
-    MemoryEstimate,
-    ModelTooLargeError,
-    check_fits,
-    ensure_fits,
-    estimate_memory,
-)
-from course_utils.mrpc import load_mrpc, tokenize_pairs
-from course_utils.offline import offline_mode
-from course_utils.pipelines import pipeline
-from course_utils.tokenizer_lab import compare_tokenizers, load_corpus, train_tokenizer
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "AccessResult": "course_utils.hub",
+    "check_repo_access": "course_utils.hub",
+    "Checkpoint": "course_utils.checkpoints",
+    "CheckpointError": "course_utils.checkpoints",
+    "locate": "course_utils.checkpoints",
+    "resolve_checkpoint": "course_utils.checkpoints",
+    "format_bytes": "course_utils.display",
+    "pick_device": "course_utils.device",
+    "supports_bf16": "course_utils.device",
+    "EnvironmentReport": "course_utils.environment",
+    "advice": "course_utils.environment",
+    "environment_report": "course_utils.environment",
+    "FitVerdict": "course_utils.memory",
+    "MemoryEstimate": "course_utils.memory",
+    "ModelTooLargeError": "course_utils.memory",
+    "check_fits": "course_utils.memory",
+    "ensure_fits": "course_utils.memory",
+    "estimate_memory": "course_utils.memory",
+    "choose_num_proc": "course_utils.mrpc",
+    "load_mrpc": "course_utils.mrpc",
+    "tokenize_pairs": "course_utils.mrpc",
+    "pipeline": "course_utils.pipelines",
+    "force_standins": "course_utils.settings",
+    "offline_mode": "course_utils.settings",
+    "compare_tokenizers": "course_utils.tokenizer_lab",
+    "load_corpus": "course_utils.tokenizer_lab",
+    "train_tokenizer": "course_utils.tokenizer_lab",
+}
 __all__ = [
     "AccessResult",
+    "Checkpoint",
     "CheckpointError",
     "EnvironmentReport",
     "FitVerdict",
     "MemoryEstimate",
     "ModelTooLargeError",
+    "advice",
     "check_fits",
     "check_repo_access",
+    "choose_num_proc",
     "compare_tokenizers",
     "ensure_fits",
     "environment_report",
     "estimate_memory",
+    "force_standins",
+    "format_bytes",
     "load_corpus",
     "load_mrpc",
+    "locate",
     "offline_mode",
     "pick_device",
     "pipeline",
     "resolve_checkpoint",
+    "supports_bf16",
     "tokenize_pairs",
     "train_tokenizer",
 ]
+
+if TYPE_CHECKING:  # what type checkers and readers see; nothing of this runs
+    from course_utils.checkpoints import Checkpoint, CheckpointError, locate, resolve_checkpoint
+    from course_utils.device import pick_device, supports_bf16
+    from course_utils.display import format_bytes
+    from course_utils.environment import EnvironmentReport, advice, environment_report
+    from course_utils.hub import AccessResult, check_repo_access
+    from course_utils.memory import (
+        FitVerdict,
+        MemoryEstimate,
+        ModelTooLargeError,
+        check_fits,
+        ensure_fits,
+        estimate_memory,
+    )
+    from course_utils.mrpc import choose_num_proc, load_mrpc, tokenize_pairs
+    from course_utils.pipelines import pipeline
+    from course_utils.settings import force_standins, offline_mode
+    from course_utils.tokenizer_lab import compare_tokenizers, load_corpus, train_tokenizer
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from course_utils.cli import CommandError
+from course_utils.cli.errors import CommandError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(never the token), with advice for this machine.",
     )
     doctor.add_argument("--no-hub", action="store_true", help="do not contact the Hub")
-    doctor.set_defaults(func=run_doctor)
+    doctor.set_defaults(func=run_doctor, parser=doctor)
 
     estimate = subparsers.add_parser(
         "estimate",
@@ -36,11 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     estimate.add_argument(
         "--device", default=None, help="device to check against (default: picked)"
     )
-    estimate.set_defaults(func=run_estimate)
+    estimate.set_defaults(func=run_estimate, parser=estimate)
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    from course_utils.environment import advice, environment_report
+    from course_utils.environment import advice, chapter_needs, environment_report
 
     report = environment_report(check_hub=not args.no_hub)
     print(report)
@@ -48,36 +48,25 @@ def run_doctor(args: argparse.Namespace) -> int:
     print("Advice:")
     for tip in advice(report):
         print(f"  - {tip}")
-    extra = _chapter_needs()
-    if extra:
-        print()
-        print("Chapter needs:")
-        for line in extra:
-            print(f"  - {line}")
+    print()
+    print("Chapter needs:")
+    for line in chapter_needs():
+        print(f"  - {line}")
     return 0
 
 
-def _chapter_needs() -> list[str]:
-    try:
-        from course_utils.environment import chapter_needs
-    except ImportError:
-        return []
-    return chapter_needs()
-
-
 def run_estimate(args: argparse.Namespace) -> int:
+    from course_utils.device import DeviceError
     from course_utils.memory import ConfigUnavailableError, check_fits, estimate_memory
 
     try:
         estimate = estimate_memory(args.model, dtype=args.dtype, training=args.training)
-    except ConfigUnavailableError as err:
+    except (ConfigUnavailableError, ValueError) as err:
         raise CommandError(str(err).replace("\n", " ")) from None
-    except ValueError as err:
-        raise CommandError(str(err)) from None
     print(estimate)
     print()
     try:
         print(check_fits(estimate, device=args.device))
-    except Exception as err:  # noqa: BLE001 - e.g. an unknown device string
+    except (DeviceError, RuntimeError, ValueError) as err:  # e.g. an unknown device string
         raise CommandError(str(err)) from None
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from course_utils.cli import CommandError
+from course_utils.cli.errors import CommandError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             action="store_true",
             help="run the notebooks first (offline, with stand-ins) so outputs are shown",
         )
-        parser.set_defaults(func=run_export, kind=kind)
+        parser.set_defaults(func=run_export, kind=kind, parser=parser)
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 import time
 
-from course_utils.cli import CommandError
+from course_utils.cli.errors import CommandError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    standins = subparsers.add_parser(
+    parser = subparsers.add_parser(
         "standins",
         help="build, list or clear the local stand-ins used offline",
         description="Offline, every course model without a copy in the HF cache is replaced by a "
         "small local stand-in (same class, tokenizer family and labels; random weights), built "
         "on first use into $COURSE_CACHE/standins (default ~/.cache/hf-course/standins).",
     )
-    actions = standins.add_subparsers(dest="action", metavar="ACTION")
+    parser.set_defaults(parser=parser)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
 
     build = actions.add_parser(
@@ -26,41 +27,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument(
         "--force", action="store_true", help="rebuild even those already built and intact"
     )
-    build.set_defaults(func=run_build)
+    build.set_defaults(func=run_build, parser=build)
 
     clear = actions.add_parser(
         "clear", help="delete stand-ins (all by default)", description="Delete stand-ins."
     )
     clear.add_argument("names", nargs="*", metavar="MODEL", help="catalog names (default: all)")
-    clear.set_defaults(func=run_clear)
+    clear.set_defaults(func=run_clear, parser=clear)
 
     listing = actions.add_parser(
         "list",
         help="every stand-in: real Hub id, folder, size, built or not",
         description="List every stand-in with the real checkpoint it replaces.",
     )
-    listing.set_defaults(func=run_list)
+    listing.set_defaults(func=run_list, parser=listing)
 
 
 def _hub_ids(names: list[str]) -> list[str]:
-    from course_utils import catalog, standins
+    from course_utils import standins
 
     if not names:
         return standins.standin_names()
-    picked = []
-    for name in names:
-        try:
-            standins.standin_dir(name)
-        except standins.StandinUnavailableError as err:
-            raise CommandError(str(err)) from None
-        picked.append(catalog.hub_id(name))
-    return picked
+    try:
+        return [standins.entry_for(name).hub_id for name in names]
+    except standins.StandinUnavailableError as err:
+        raise CommandError(str(err)) from None
 
 
 def run_build(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from course_utils import standins
+    from course_utils.display import format_bytes
+    from course_utils.paths import folder_size
 
     hub_ids = _hub_ids(args.names)
     start = time.perf_counter()
@@ -76,7 +75,7 @@ def run_build(args: argparse.Namespace) -> int:
             except standins.StandinUnavailableError as err:
                 raise CommandError(str(err)) from None
             seconds = time.perf_counter() - t0
-            size = _size(standins.folder_size(folder))
+            size = format_bytes(folder_size(folder))
             bar.write(f"{what} {hub_id:58} {seconds:6.2f} s {size:>9}  {folder}")
     print(f"{len(hub_ids)} stand-in(s) ready in {time.perf_counter() - start:.1f} s")
     return 0
@@ -97,12 +96,14 @@ def run_clear(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     from course_utils import catalog, standins
+    from course_utils.display import format_bytes
+    from course_utils.paths import folder_size
 
     rows = [("NAME", "REAL HUB ID", "BUILT", "SIZE", "FOLDER")]
     for hub_id in standins.standin_names():
         folder = standins.standin_dir(hub_id)
         built = standins.is_built(hub_id)
-        size = _size(standins.folder_size(folder)) if built else "-"
+        size = format_bytes(folder_size(folder)) if built else "-"
         rows.append(
             (catalog.find(hub_id).short_name, hub_id, "yes" if built else "no", size, str(folder))
         )
@@ -110,9 +111,3 @@ def run_list(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4])
     return 0
-
-
-def _size(n: int) -> str:
-    from course_utils.memory import format_bytes
-
-    return format_bytes(n)

@@ -6,12 +6,11 @@ import argparse
 import subprocess
 import sys
 
-from course_utils.cli import CommandError
+from course_utils.cli.errors import CommandError
+from course_utils.train_settings import RunConfig, TrainingSetupError, add_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from course_utils.train_mrpc import add_arguments
-
     parser = subparsers.add_parser(
         "train-mrpc",
         help="fine-tune a model on MRPC with Accelerate (checkpoints, --resume)",
@@ -27,11 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=1,
         help="start this many processes with torchrun (default: 1, this process)",
     )
-    parser.set_defaults(func=run_train)
+    parser.set_defaults(func=run_train, parser=parser)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from course_utils.train_mrpc import RunConfig, TrainingSetupError, train
+    from course_utils.train_loop import train
 
     if args.num_processes < 1:
         raise CommandError(f"--num-processes must be at least 1, got {args.num_processes}")
@@ -46,8 +45,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _torchrun(args: argparse.Namespace) -> int:
     """Run the script as N processes with torchrun (``python -m torch.distributed.run``)."""
-    from course_utils.train_mrpc import RunConfig, TrainingSetupError
-
     try:
         flags = RunConfig.from_args(args).to_argv()
     except TrainingSetupError as err:

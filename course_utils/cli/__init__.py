@@ -1,0 +1,55 @@
+"""The ``course`` command: chores around the notebooks, one thin subcommand each.
+
+Each module of this package registers its subcommands (``register(subparsers)``) and calls the
+library modules to do the work. Parsing and ``--help`` import neither torch nor transformers.
+Bad input exits with status 2 and one paragraph that says what to do; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import metadata
+
+from course_utils.cli import doctor, prefetch, slides, standins, train
+from course_utils.cli.errors import CommandError
+
+COMMAND_MODULES = (doctor, prefetch, standins, slides, train)
+
+__all__ = ["CommandError", "build_parser", "main"]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("course-utils")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="course",
+        description="Companion to the Hugging Face NLP course (chapters 0-3).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # The subcommand's own usage, not the top-level one.
+        args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as err:
+        print(f"course {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"course {args.command}: interrupted", file=sys.stderr)
+        return 130
