@@ -91,7 +91,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             id2label={0: "NEGATIVE", 1: "POSITIVE"},
         ),
         notes="default of pipeline('sentiment-analysis')",
-        standin=StandinSpec("distilbert_sst2"),
+        standin=StandinSpec("wordpiece_encoder", options=(("vocabulary", "uncased"),)),
     ),
     CatalogEntry(
         "facebook/bart-large-mnli",
@@ -191,7 +191,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         chapters=(1, 2),
         config=dict(model_type="bert", architectures=["BertForMaskedLM"], vocab_size=28996),
         notes="mask token [MASK]",
-        standin=StandinSpec("bert_cased_mlm"),
+        standin=StandinSpec("wordpiece_encoder"),
     ),
     CatalogEntry(
         "dbmdz/bert-large-cased-finetuned-conll03-english",
@@ -213,7 +213,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             intermediate_size=4096,
             id2label=dict(enumerate(_CONLL_LABELS)),
         ),
-        standin=StandinSpec("bert_ner"),
+        standin=StandinSpec("wordpiece_encoder"),
     ),
     CatalogEntry(
         "distilbert/distilbert-base-cased-distilled-squad",
@@ -233,7 +233,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             n_heads=12,
             hidden_dim=3072,
         ),
-        standin=StandinSpec("distilbert_squad"),
+        standin=StandinSpec("wordpiece_encoder"),
     ),
     CatalogEntry(
         "sshleifer/distilbart-cnn-12-6",
@@ -297,7 +297,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             n_heads=12,
             hidden_dim=3072,
         ),
-        standin=StandinSpec("distilbert_cased"),
+        standin=StandinSpec("wordpiece_encoder"),
     ),
     CatalogEntry(
         "google-bert/bert-base-uncased",

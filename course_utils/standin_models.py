@@ -55,50 +55,23 @@ def minilm_bert(folder: Path, entry: CatalogEntry) -> None:
     tok.uncased_wordpiece(BertTokenizer, folder)
 
 
-def distilbert_sst2(folder: Path, entry: CatalogEntry) -> None:
-    from transformers import DistilBertForSequenceClassification, DistilBertTokenizer
+def wordpiece_encoder(folder: Path, entry: CatalogEntry, vocabulary: str = "cased") -> None:
+    """A BERT or DistilBERT of the entry's model class, with a WordPiece tokenizer.
 
-    tokenizer = tok.uncased_wordpiece(DistilBertTokenizer, folder)
+    ``vocabulary="uncased"`` uses the real bert-base-uncased vocabulary (the course's token
+    ids); ``"cased"`` a cased vocabulary counted from the corpus. Label maps come from the entry.
+    """
+    import transformers
+
+    tokenizer_cls = (
+        transformers.BertTokenizer if entry.family == "bert" else (transformers.DistilBertTokenizer)
+    )
+    make_tokenizer = tok.uncased_wordpiece if vocabulary == "uncased" else tok.cased_wordpiece
+    tokenizer = make_tokenizer(tokenizer_cls, folder)
     config = tiny_config(
-        "distilbert", len(tokenizer), pad_token_id=tokenizer.pad_token_id, **_labels(entry)
+        entry.family, len(tokenizer), pad_token_id=tokenizer.pad_token_id, **_labels(entry)
     )
-    _save(DistilBertForSequenceClassification(config), folder)
-
-
-def distilbert_squad(folder: Path, entry: CatalogEntry) -> None:
-    from transformers import DistilBertForQuestionAnswering, DistilBertTokenizer
-
-    tokenizer = tok.cased_wordpiece(DistilBertTokenizer, folder)
-    config = tiny_config("distilbert", len(tokenizer), pad_token_id=tokenizer.pad_token_id)
-    _save(DistilBertForQuestionAnswering(config), folder)
-
-
-def distilbert_cased(folder: Path, entry: CatalogEntry) -> None:
-    from transformers import DistilBertModel, DistilBertTokenizer
-
-    tokenizer = tok.cased_wordpiece(DistilBertTokenizer, folder)
-    config = tiny_config("distilbert", len(tokenizer), pad_token_id=tokenizer.pad_token_id)
-    _save(DistilBertModel(config), folder)
-
-
-def bert_cased_mlm(folder: Path, entry: CatalogEntry) -> None:
-    from transformers import BertForMaskedLM, BertTokenizer
-
-    tokenizer = tok.cased_wordpiece(BertTokenizer, folder)
-    _save(
-        BertForMaskedLM(tiny_config("bert", len(tokenizer), pad_token_id=tokenizer.pad_token_id)),
-        folder,
-    )
-
-
-def bert_ner(folder: Path, entry: CatalogEntry) -> None:
-    from transformers import BertForTokenClassification, BertTokenizer
-
-    tokenizer = tok.cased_wordpiece(BertTokenizer, folder)
-    config = tiny_config(
-        "bert", len(tokenizer), pad_token_id=tokenizer.pad_token_id, **_labels(entry)
-    )
-    _save(BertForTokenClassification(config), folder)
+    _save(getattr(transformers, entry.model_class)(config), folder)
 
 
 def distilroberta(folder: Path, entry: CatalogEntry) -> None:
@@ -230,11 +203,7 @@ BUILDERS: dict[str, Callable[..., None]] = {
     builder.__name__: builder
     for builder in (
         minilm_bert,
-        distilbert_sst2,
-        distilbert_squad,
-        distilbert_cased,
-        bert_cased_mlm,
-        bert_ner,
+        wordpiece_encoder,
         distilroberta,
         gpt2,
         smollm2,
