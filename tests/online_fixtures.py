@@ -1,4 +1,4 @@
-"""pytest fixtures for online checks against a local Hub mirror (olah); see tests/hub_mirror.py.
+"""pytest fixtures for online checks against a local Hub mirror (olah): see tests/hub_mirror.py.
 
 A test module opts in with ``pytest_plugins = ["online_fixtures"]``, or tests/conftest.py makes
 them available everywhere with ``from online_fixtures import *  # noqa: F403``.

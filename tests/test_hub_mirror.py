@@ -1,4 +1,4 @@
-"""The local Hub mirror (olah + HubCompat, tests/hub_mirror.py) against the real client libraries.
+"""The local Hub mirror (olah + HubCompat: hub_mirror.py) against the real client libraries.
 
 Online calls run in child processes (this session is offline: see the root conftest.py), each
 with its own empty HF_HOME, so every file really comes over HTTP from the mirror. The tests of
