@@ -40,6 +40,7 @@ class CatalogEntry:
     config: dict = field(default_factory=dict, compare=False, hash=False)
     notes: str = ""
     standin: StandinSpec | None = None  # None: memory checks only, never loaded
+    dtype: str = "float32"  # the dtype its weights are stored in (what dtype="auto" loads)
 
     @property
     def short_name(self) -> str:
@@ -158,6 +159,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         ),
         notes="small chat model: the transformers-5 way to summarize and translate",
         standin=StandinSpec("smollm2"),
+        dtype="bfloat16",
     ),
     CatalogEntry(
         "distilbert/distilroberta-base",
@@ -342,6 +344,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             tie_word_embeddings=False,
         ),
         notes="the notes downloaded 283.79 GB of it and then ran out of RAM",
+        dtype="bfloat16",
     ),
     CatalogEntry(
         "lucyknada/microsoft_WizardLM-2-7B",
@@ -365,6 +368,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             tie_word_embeddings=False,
         ),
         notes="the notes needed about 26 GB of RAM for it: an fp32 load",
+        dtype="bfloat16",
     ),
     CatalogEntry(
         "meta-llama/Meta-Llama-3-8B",
@@ -390,6 +394,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             tie_word_embeddings=False,
         ),
         notes="gated: ask for access on its Hub page first",
+        dtype="bfloat16",
     ),
 )
 

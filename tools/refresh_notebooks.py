@@ -4,8 +4,9 @@
     python tools/refresh_notebooks.py --clear-only notebooks/*.ipynb
 
 Runs each notebook top to bottom in the same offline environment as the test suite
-(HF_HUB_OFFLINE=1, throwaway HF_HOME), then keeps outputs only in cells holding a line that is
-exactly ``# NBVAL_CHECK_OUTPUT``; every other cell is cleared. Fails if a cell raises (except cells
+(HF_HUB_OFFLINE=1, throwaway HF_HOME), then keeps outputs (plots included) only in cells tagged
+``nbval-check-output`` (or holding a line that is exactly ``# NBVAL_CHECK_OUTPUT``); every other
+cell is cleared, and notebook-level widget state is dropped. Fails if a cell raises (except cells
 tagged ``raises-exception`` or marked ``# NBVAL_RAISES_EXCEPTION``) or if a checked cell wrote to
 stderr (nbval would compare that too).
 """
@@ -21,12 +22,15 @@ from pathlib import Path
 import nbformat
 
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
+CHECK_TAG = "nbval-check-output"
 
 
 def is_checked(cell) -> bool:
-    return cell.cell_type == "code" and any(
-        line.strip() == CHECK_MARKER for line in cell.source.splitlines()
-    )
+    """Whether nbval compares this cell's output (so it is committed with it)."""
+    if cell.cell_type != "code":
+        return False
+    tagged = CHECK_TAG in cell.get("metadata", {}).get("tags", [])
+    return tagged or any(line.strip() == CHECK_MARKER for line in cell.source.splitlines())
 
 
 def offline_env() -> None:
@@ -35,6 +39,7 @@ def offline_env() -> None:
 
 
 def clean(nb) -> None:
+    nb.metadata.pop("widgets", None)
     counter = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
