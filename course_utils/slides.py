@@ -189,8 +189,9 @@ def reveal_source() -> Path:
     spec = importlib.util.find_spec("sphinx_revealjs")
     if spec is None or not spec.submodule_search_locations:
         raise SlidesError(
-            "reveal.js not found: it comes with the sphinx-revealjs package; run "
-            "`pip install sphinx-revealjs` (or `pip install -e .` in the course repository)"
+            "reveal.js not found: the slides need the course's `slides` extra (it ships reveal.js "
+            'inside sphinx-revealjs): run `pip install "course-utils[slides]"`, or '
+            '`pip install -e ".[slides]"` in the course repository'
         )
     folder = Path(list(spec.submodule_search_locations)[0]) / "_static" / "revealjs"
     if not (folder / "dist" / "reveal.js").is_file():
@@ -275,7 +276,14 @@ def export_notebook(
     """Export one notebook (``kind`` "slides" or "html") into ``output_dir``; no network needed."""
     import nbformat
     from jinja2 import DictLoader
-    from nbconvert import HTMLExporter, SlidesExporter
+
+    try:
+        from nbconvert import HTMLExporter, SlidesExporter
+    except ImportError:
+        raise SlidesError(
+            "nbconvert is missing: the slides need the course's `slides` extra: run "
+            '`pip install "course-utils[slides]"`'
+        ) from None
 
     if kind not in ("slides", "html"):
         raise ValueError(f"kind must be 'slides' or 'html', not {kind!r}")
