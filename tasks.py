@@ -173,17 +173,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tasks.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("notebooks", help="set up, then open the notebooks in Jupyter Lab")
-    testing = commands.add_parser("test", help="set up with the dev tools, lint, run every test")
-    testing.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
+    commands.add_parser(
+        "test",
+        help="set up with the dev tools, lint, run every test (extra arguments go to pytest)",
+    )
     setting_up = commands.add_parser("setup", help="only create or update .venv")
     setting_up.add_argument("--dev", action="store_true", help="with the test and slide tools")
     commands.add_parser("lint", help="ruff check and ruff format --check")
     commands.add_parser("lock", help="resolve anew and rewrite constraints.txt (maintainers)")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "test":
+        return test(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "notebooks":
         return notebooks()
-    if args.command == "test":
-        return test(args.pytest_args)
     if args.command == "setup":
         setup(dev=args.dev)
         return 0
