@@ -11,14 +11,16 @@ the catalog entry, so the memory check and the loaders never look the name up ag
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils import catalog, hub, settings, standins
+from course_utils.errors import CourseError
 
 
-class CheckpointError(ValueError):
+class CheckpointError(CourseError, ValueError):
     """A model name that cannot be resolved; the message says what to do next."""
 
 
@@ -77,10 +79,13 @@ class Checkpoint:
 def resolve_checkpoint(name: str, *, announce: bool = True) -> str:
     """A string for ``from_pretrained`` / ``pipeline(model=...)`` that works here and now.
 
-    - A local folder is returned unchanged.
+    - A local folder is returned unchanged (a path to a missing folder, or a folder whose
+      config.json cannot be read, is an error that names it).
     - Online: the canonical Hub id (catalog aliases such as ``"distilgpt2"`` are mapped to it);
       a name outside the catalog is checked on the Hub first, so a typo is an error with a
-      did-you-mean, and an unreachable Hub is an error, never a silent substitute.
+      did-you-mean. A Hub that does not answer within ``COURSE_HUB_TIMEOUT`` seconds (default
+      10) is an error that says how long it waited and how to go on (a mirror through
+      ``HF_ENDPOINT``, or ``HF_HUB_OFFLINE=1``), never a silent substitute.
     - Offline (``HF_HUB_OFFLINE=1``) or with ``COURSE_FORCE_STANDINS=1``: the Hub id if the real
       weights are in the HF cache, else the catalog model's stand-in folder (built on first
       use), with a one-line notice naming both unless ``announce=False``.
@@ -106,8 +111,29 @@ def identify(name: str | os.PathLike | ModelName) -> ModelName:
         marker = standins.read_marker(folder) or {}
         entry = catalog.find(marker["hub_id"]) if marker.get("hub_id") else None
         return ModelName(text, entry, folder)
+    if folder.exists():
+        raise CheckpointError(
+            f"{text} is a file, not a model folder: pass the folder that holds config.json and "
+            "the weights (what save_pretrained() writes), or a Hub id"
+        )
+    if looks_like_path(text):
+        where = "" if folder.is_absolute() else f" (relative to {Path.cwd()})"
+        raise CheckpointError(
+            f"the folder {text} does not exist{where}: check the path, or pass a Hub id such as "
+            "'distilbert/distilgpt2'"
+        )
     entry = catalog.find(text)
     return ModelName(entry.hub_id if entry else text, entry)
+
+
+def looks_like_path(text: str) -> bool:
+    """Whether a name can only be a local path (a Hub id is ``name`` or ``namespace/name``)."""
+    return (
+        text.startswith(("/", "./", "../", "~", ".\\"))
+        or text in (".", "..")
+        or "\\" in text
+        or len([part for part in text.split("/") if part]) > 2
+    )
 
 
 def locate(name: str | os.PathLike | ModelName | Checkpoint) -> Checkpoint:
@@ -119,12 +145,29 @@ def locate(name: str | os.PathLike | ModelName | Checkpoint) -> Checkpoint:
         return name
     model = identify(name)
     if model.folder is not None:
+        _check_config_file(model.folder)
         return Checkpoint(model, model.text, "standin" if model.entry else "folder")
     if not settings.use_local_models():
         if model.entry is None:
             _check_on_hub(model.text)
+        else:
+            _check_reachable(model.text)
         return Checkpoint(model, model.text, "hub")
     return _locate_locally(model)
+
+
+def _check_config_file(folder: Path) -> None:
+    """A model folder's config.json, when there is one, must be readable JSON."""
+    path = folder / "config.json"
+    if not path.is_file():
+        return
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise CheckpointError(
+            f"cannot read {path} ({type(err).__name__}: {err}): the model folder is damaged; "
+            "save the model again with save_pretrained(), or download it again"
+        ) from None
 
 
 def _locate_locally(model: ModelName) -> Checkpoint:
@@ -157,6 +200,19 @@ def standin_notice(entry: catalog.CatalogEntry, folder: Path | str) -> str:
         f"{settings.local_reason()}: using a local stand-in for {entry.hub_id} ({folder})"
         f"{note}; its outputs are not the real model's"
     )
+
+
+def _check_reachable(hub_id: str) -> None:
+    """A catalog model online: one bounded request, so a silent Hub fails fast, once."""
+    try:
+        hub.ensure_reachable(f"{hub_id} cannot be downloaded", repo_id=hub_id)
+    except hub.HubUnreachableError as err:
+        cached = (
+            f" ({hub_id} is in your HF cache: with HF_HUB_OFFLINE=1 it is used from there)"
+            if hub.is_cached(hub_id)
+            else ""
+        )
+        raise CheckpointError(f"{err}{cached}") from None
 
 
 def _check_on_hub(name: str) -> None:

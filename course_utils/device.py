@@ -10,12 +10,13 @@ from dataclasses import dataclass
 import torch
 
 from course_utils import settings
+from course_utils.errors import CourseError
 
 DEVICE_ENV_VAR = settings.DEVICE_VAR
 KNOWN_DEVICE_TYPES = ("cuda", "mps", "xpu", "cpu")
 
 
-class DeviceError(RuntimeError):
+class DeviceError(CourseError, RuntimeError):
     """The requested device is unknown or not available on this machine."""
 
 

@@ -21,6 +21,7 @@ from course_utils.device import accelerator_memory, device_name, pick_device
 from course_utils.display import RowsReport, format_bytes
 from course_utils.paths import folder_size
 
+HUB_CHECK_SECONDS = 3.0
 LIBRARIES = (
     "torch",
     "transformers",
@@ -58,6 +59,7 @@ class EnvironmentReport(RowsReport):
     logged_in_as: str | None
     token_present: bool
     notes: list[str] = field(default_factory=list)
+    hub_detail: str = ""  # how the Hub answered, or what happened instead, and how fast
 
     def rows(self) -> list[tuple[str, str]]:
         gpu = (
@@ -71,7 +73,8 @@ class EnvironmentReport(RowsReport):
             hub_state = f"{self.hub_endpoint} (not checked)"
         else:
             state = "reachable" if self.hub_reachable else "NOT reachable"
-            hub_state = f"{self.hub_endpoint} {state}"
+            detail = f" ({self.hub_detail})" if self.hub_detail else ""
+            hub_state = f"{self.hub_endpoint} {state}{detail}"
         if self.logged_in_as:
             login = self.logged_in_as
         elif self.token_present:
@@ -109,7 +112,8 @@ def _version(dist: str) -> str | None:
 
 
 def environment_report(check_hub: bool = True) -> EnvironmentReport:
-    """Collect the report. The Hub (``HF_ENDPOINT``) is asked (3 s timeout) only when online."""
+    """Collect the report. The Hub (``HF_ENDPOINT``) is asked only when online, once, for at
+    most 3 s (or ``COURSE_HUB_TIMEOUT`` if that is shorter)."""
     from huggingface_hub import constants
 
     device = pick_device()
@@ -120,7 +124,10 @@ def environment_report(check_hub: bool = True) -> EnvironmentReport:
     while not disk_probe.exists() and disk_probe != disk_probe.parent:
         disk_probe = disk_probe.parent
     offline = settings.offline_mode()
-    reachable = None if offline or not check_hub else hub.reachable()
+    probe = None
+    if not offline and check_hub:
+        probe = hub.probe(timeout=min(HUB_CHECK_SECONDS, hub.request_timeout()))
+    reachable = None if probe is None else probe.answered
     token_present, user = hub.login_status(online=bool(reachable))
     return EnvironmentReport(
         python=sys.version.split()[0],
@@ -143,7 +150,15 @@ def environment_report(check_hub: bool = True) -> EnvironmentReport:
         hub_reachable=reachable,
         logged_in_as=user,
         token_present=token_present,
+        hub_detail="" if probe is None else _probe_detail(probe),
     )
+
+
+def _probe_detail(probe: hub.Probe) -> str:
+    if probe.answered:
+        return f"HTTP {probe.status} in {probe.seconds:.1f} s"
+    what = "no answer" if "timeout" in (probe.error or "").lower() else probe.error
+    return f"{what} after {probe.seconds:.1f} s"
 
 
 # One training step of the 22.7 M-parameter MiniLM BERT, batch 16 x 111 tokens, took about
@@ -187,8 +202,8 @@ def advice(report: EnvironmentReport) -> list[str]:
         )
     elif report.hub_reachable is False:
         tips.append(
-            f"The Hub at {report.hub_endpoint} is not reachable: check your connection or "
-            f"proxy, or {hub.ways_out()}."
+            f"The Hub at {report.hub_endpoint} is not reachable ({report.hub_detail}): check "
+            f"your connection or proxy, or {hub.ways_out()}."
         )
     if not report.token_present:
         tips.append(

@@ -2,10 +2,13 @@
 
 The Hub is whatever ``HF_ENDPOINT`` names (``https://huggingface.co`` by default, or a mirror
 such as ``https://hf-mirror.com``): huggingface_hub reads it once, at import, and so do we.
+One request waits at most ``COURSE_HUB_TIMEOUT`` seconds (default 10) for an answer, and is
+never retried, so a Hub that does not answer is an error within that time, not a hang.
 
 - :func:`is_cached`: are a model's config and safetensors weights in the HF cache? (no network)
+- :func:`probe` / :func:`ensure_reachable`: does the endpoint answer at all?
 - :func:`check_model_exists`: is a name a model repository? (gated ones count)
-- :func:`reachable`: does the endpoint answer at all?
+- :func:`repo_file_sizes`: the files of a repository and their sizes
 - :func:`login_status`: is a token saved, and whose is it? (never the token itself)
 - :func:`check_repo_access`: may this login download a (gated) repository?
 
@@ -18,24 +21,22 @@ import time
 from dataclasses import dataclass
 
 from course_utils import settings
+from course_utils.errors import CourseError
 
-TIMEOUT = 10.0  # seconds for one metadata request
 MIRROR_EXAMPLE = "https://hf-mirror.com"
 LOGIN_HOW = (
     "run `hf auth login` in a terminal or "
     "`from huggingface_hub import notebook_login; notebook_login()`"
 )
-# Any one of these in the HF cache means a repository's weights were downloaded.
-WEIGHT_FILES = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-)
+# Weights the course loads; pickled copies count only where a repository has nothing else.
+SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
+PICKLED_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+PROBE_REPO = "openai-community/gpt2"  # any public repository answers a reachability probe
+_PROBE_FILE = {"model": "config.json", "dataset": "README.md"}
 _HTTP_LIBRARIES = {"httpx", "httpx2", "httpcore", "requests", "urllib3"}
 
 
-class HubError(RuntimeError):
+class HubError(CourseError, RuntimeError):
     """A Hub call that failed; the message says what to do next."""
 
 
@@ -66,6 +67,11 @@ def endpoint() -> str:
     return constants.ENDPOINT.rstrip("/")
 
 
+def request_timeout(seconds: float | None = None) -> float:
+    """``seconds`` if given, else ``COURSE_HUB_TIMEOUT`` (default 10)."""
+    return settings.hub_timeout() if seconds is None else float(seconds)
+
+
 def ways_out() -> str:
     """The two ways to go on when the Hub cannot be reached."""
     return (
@@ -87,79 +93,158 @@ def is_network_error(err: BaseException) -> bool:
     return any(cls.__module__.split(".")[0] in _HTTP_LIBRARIES for cls in type(err).__mro__)
 
 
-def unreachable_error(err: BaseException, seconds: float, what: str) -> HubUnreachableError:
+def _no_answer(err_name: str, seconds: float) -> str:
+    if "timeout" in err_name.lower():
+        return (
+            f"no answer in {seconds:.1f} s: {err_name}; {settings.HUB_TIMEOUT_VAR} sets the limit"
+        )
+    return f"{err_name} after {seconds:.1f} s"
+
+
+def unreachable_error(err: BaseException | str, seconds: float, what: str) -> HubUnreachableError:
     """The error for a request to the Hub that got no answer."""
+    name = err if isinstance(err, str) else type(err).__name__
     return HubUnreachableError(
-        f"the Hugging Face Hub at {endpoint()} could not be reached "
-        f"({type(err).__name__}, after {seconds:.1f} s), so {what}: check your connection or "
-        f"proxy, or {ways_out()}"
+        f"the Hugging Face Hub at {endpoint()} could not be reached ({_no_answer(name, seconds)}), "
+        f"so {what}: check your connection or proxy, or {ways_out()}"
     )
 
 
 def is_cached(repo_id: str) -> bool:
-    """True when the HF cache holds the config and weights of a Hub model (no network)."""
-    from huggingface_hub import try_to_load_from_cache
+    """True when the HF cache holds a Hub model's config and weights (no network).
+
+    Safetensors weights count. Pickled weights (``pytorch_model.bin``) count only where the
+    cache records that the repository has no safetensors (``course prefetch`` and transformers
+    record it when they look); transformers loads them with torch's ``weights_only`` loader.
+    """
+    from huggingface_hub import _CACHED_NO_EXIST, try_to_load_from_cache
     from huggingface_hub.errors import HFValidationError
 
     try:
-        if not isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
+        found = {f: try_to_load_from_cache(repo_id, f) for f in ("config.json", *SAFETENSORS_FILES)}
+        if not isinstance(found.pop("config.json"), str):
             return False
-        return any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in WEIGHT_FILES)
+        if any(isinstance(path, str) for path in found.values()):
+            return True
+        if any(path is not _CACHED_NO_EXIST for path in found.values()):
+            return False  # safetensors may exist upstream: pickled copies do not count
+        return any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in PICKLED_FILES)
     except HFValidationError:
         return False
 
 
-def check_model_exists(repo_id: str, timeout: float = TIMEOUT) -> None:
-    """Return if ``repo_id`` is a model repository on the Hub (gated included), else raise."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HfHubHTTPError,
-        HFValidationError,
-        RepositoryNotFoundError,
-    )
+@dataclass(frozen=True)
+class Probe:
+    """One reachability check: whether the endpoint answered, and after how long."""
 
+    endpoint: str
+    seconds: float
+    error: str | None = None  # the exception's name when there was no answer
+    status: int | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.error is None
+
+
+def probe(
+    repo_id: str = PROBE_REPO, repo_type: str = "model", timeout: float | None = None
+) -> Probe:
+    """One HEAD request for a small file of ``repo_id``; any HTTP answer means reachable."""
+    from huggingface_hub.utils import get_session
+
+    prefix = "datasets/" if repo_type == "dataset" else ""
+    url = f"{endpoint()}/{prefix}{repo_id}/resolve/main/{_PROBE_FILE[repo_type]}"
     start = time.monotonic()
     try:
-        HfApi().model_info(repo_id, timeout=timeout)
-    except GatedRepoError:
-        return  # it exists; downloading it needs access (chapter 0 shows how)
-    except RepositoryNotFoundError:
-        raise RepoNotFoundError(
-            f"{repo_id} was not found on the Hub at {endpoint()} (or it is private and you "
-            "are not logged in)"
-        ) from None
-    except HFValidationError as err:
-        raise InvalidRepoIdError(f"{repo_id!r} is not a valid Hub id ({err})") from None
-    except HfHubHTTPError as err:
-        status = getattr(getattr(err, "response", None), "status_code", "?")
-        raise HubHTTPStatusError(
-            f"the Hub at {endpoint()} answered HTTP {status} for {repo_id}; try again later, "
-            f"or {ways_out()}",
-            status,
-        ) from None
+        response = get_session().head(url, timeout=request_timeout(timeout), follow_redirects=False)
     except Exception as err:
         if not is_network_error(err):
             raise
-        raise unreachable_error(
-            err, time.monotonic() - start, f"{repo_id} cannot be checked or downloaded"
+        return Probe(endpoint(), time.monotonic() - start, error=type(err).__name__)
+    return Probe(endpoint(), time.monotonic() - start, status=response.status_code)
+
+
+def ensure_reachable(
+    what: str, repo_id: str = PROBE_REPO, repo_type: str = "model", timeout: float | None = None
+) -> Probe:
+    """Raise :class:`HubUnreachableError` (saying ``what`` cannot be done) unless it answers."""
+    result = probe(repo_id, repo_type, timeout)
+    if not result.answered:
+        raise unreachable_error(result.error, result.seconds, what)
+    return result
+
+
+def check_model_exists(repo_id: str, timeout: float | None = None) -> None:
+    """Return if ``repo_id`` is a model repository on the Hub (gated included), else raise."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError
+
+    start = time.monotonic()
+    try:
+        HfApi().model_info(repo_id, timeout=request_timeout(timeout))
+    except GatedRepoError:
+        return  # it exists; downloading it needs access (chapter 0 shows how)
+    except Exception as err:
+        raise _hub_error(
+            err, repo_id, start, f"{repo_id} cannot be checked or downloaded"
         ) from None
 
 
-def reachable(timeout: float = 3.0) -> bool:
-    """One short request to the endpoint; ``False`` on any failure to get an HTTP answer."""
-    from huggingface_hub.utils import get_session
+def repo_file_sizes(
+    repo_id: str, repo_type: str = "model", timeout: float | None = None
+) -> dict[str, int | None]:
+    """Every file of a repository (main revision) and its size in bytes, from Hub metadata."""
+    from huggingface_hub import HfApi
 
+    info = HfApi().dataset_info if repo_type == "dataset" else HfApi().model_info
+    start = time.monotonic()
     try:
-        response = get_session().get(f"{endpoint()}/api/models?limit=1", timeout=timeout)
-    except Exception:  # noqa: BLE001 - any failure means "not reachable"
-        return False
-    return response.status_code < 500
+        siblings = info(repo_id, files_metadata=True, timeout=request_timeout(timeout)).siblings
+    except Exception as err:
+        raise _hub_error(err, repo_id, start, f"the files of {repo_id} cannot be listed") from None
+    return {s.rfilename: s.size for s in siblings or []}
+
+
+def _hub_error(err: Exception, repo_id: str, start: float, what: str) -> Exception:
+    """The course's error for a failed metadata request (programming errors pass through)."""
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, RepositoryNotFoundError
+
+    if isinstance(err, RepositoryNotFoundError):
+        return RepoNotFoundError(
+            f"{repo_id} was not found on the Hub at {endpoint()} (or it is private and you "
+            "are not logged in)"
+        )
+    if isinstance(err, HFValidationError):
+        return InvalidRepoIdError(f"{repo_id!r} is not a valid Hub id ({err})")
+    if isinstance(err, HfHubHTTPError):
+        status = getattr(getattr(err, "response", None), "status_code", "?")
+        return HubHTTPStatusError(
+            f"the Hub at {endpoint()} answered HTTP {status} for {repo_id}; try again later, "
+            f"or {ways_out()}",
+            status,
+        )
+    if is_network_error(err):
+        return unreachable_error(err, time.monotonic() - start, what)
+    return err
+
+
+def confirm_absent(repo_id: str, filenames: tuple[str, ...]) -> None:
+    """Ask the Hub for files a model repository lacks, so the HF cache records their absence."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    for name in filenames:
+        try:
+            hf_hub_download(repo_id, name, etag_timeout=request_timeout())
+        except EntryNotFoundError:
+            continue  # recorded in the cache's .no_exist folder
 
 
 def login_status(online: bool) -> tuple[bool, str | None]:
     """(whether a token is saved, the account name when online and the token is valid)."""
-    from huggingface_hub import get_token, whoami
+    from huggingface_hub import get_token
+    from huggingface_hub.utils import build_hf_headers, get_session
 
     token = get_token()
     if not token:
@@ -167,7 +252,13 @@ def login_status(online: bool) -> tuple[bool, str | None]:
     if not online:
         return True, None
     try:
-        return True, str(whoami(token=token).get("name") or "") or None
+        response = get_session().get(
+            f"{endpoint()}/api/whoami-v2",
+            headers=build_hf_headers(token=token),
+            timeout=request_timeout(),
+        )
+        response.raise_for_status()
+        return True, str(response.json().get("name") or "") or None
     except Exception:  # noqa: BLE001 - an invalid or expired token reads as "not verified"
         return True, None
 
@@ -217,7 +308,7 @@ def _validate(repo_id: str, repo_type: str) -> None:
 
 
 def check_repo_access(
-    repo_id: str, *, repo_type: str = "model", timeout: float = TIMEOUT
+    repo_id: str, *, repo_type: str = "model", timeout: float | None = None
 ) -> AccessResult:
     """Whether this machine's Hugging Face login can download ``repo_id``.
 
@@ -247,7 +338,7 @@ def check_repo_access(
         response = get_session().get(
             f"{endpoint()}/api/{repo_type}s/{repo_id}/auth-check",
             headers=build_hf_headers(),
-            timeout=timeout,
+            timeout=request_timeout(timeout),
         )
         hf_raise_for_status(response)
     except GatedRepoError as err:

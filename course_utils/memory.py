@@ -6,7 +6,6 @@ so a 141 B-parameter config is counted in about a second with no weights downloa
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,20 +13,21 @@ from pathlib import Path
 import psutil
 import torch
 
-from course_utils import catalog, settings
+from course_utils import settings
 from course_utils.checkpoints import Checkpoint, ModelName
 from course_utils.display import RowsReport, format_bytes, format_count
+from course_utils.errors import CourseError
+from course_utils.model_config import ConfigUnavailableError, load_config, stored_dtype
 
 BYTES_PER_PARAM = {"float32": 4.0, "float16": 2.0, "bfloat16": 2.0, "int8": 1.0, "int4": 0.5}
+# Also accepted (a load in float64 is rare, so reports do not list it).
+_BYTES = {**BYTES_PER_PARAM, "float64": 8.0}
 DTYPE_ALIASES = {
     "fp32": "float32",
     "float": "float32",
     "fp16": "float16",
     "half": "float16",
     "bf16": "bfloat16",
-    "torch.float32": "float32",
-    "torch.float16": "float16",
-    "torch.bfloat16": "bfloat16",
 }
 # Rule of thumb used by accelerate's estimator: activations, buffers and the CUDA context add
 # roughly 20 % on top of the weights at inference time.
@@ -36,20 +36,35 @@ INFERENCE_OVERHEAD = 1.2
 TIGHT_SHARE = 0.8
 
 
-class ModelTooLargeError(MemoryError):
+class ModelTooLargeError(CourseError, MemoryError):
     """Raised before any download when a model cannot fit in this machine's memory."""
 
 
-class ConfigUnavailableError(RuntimeError):
-    """No config could be found for a model name (offline with nothing cached, or a bad name)."""
+class DtypeError(CourseError, ValueError):
+    """A dtype name the memory check does not know."""
 
 
 def normalize_dtype(dtype: str | torch.dtype) -> str:
-    text = str(dtype).lower()
+    """The course's name for a dtype (``"bf16"``, ``torch.bfloat16`` -> ``"bfloat16"``)."""
+    text = str(dtype).strip().lower().removeprefix("torch.")
     text = DTYPE_ALIASES.get(text, text)
-    if text not in BYTES_PER_PARAM:
-        raise ValueError(f"Unknown dtype {dtype!r}: use one of {', '.join(BYTES_PER_PARAM)}.")
+    if text not in _BYTES:
+        raise DtypeError(
+            f'Unknown dtype {dtype!r}: use one of {", ".join(_BYTES)} (or "auto": '
+            "the dtype the checkpoint is stored in)."
+        )
     return text
+
+
+def resolve_dtype(dtype, model, config) -> str:
+    """``dtype``, or for ``"auto"`` the checkpoint's stored dtype (float32 when unknown)."""
+    if dtype is None or (isinstance(dtype, str) and dtype.strip().lower() == "auto"):
+        stored = stored_dtype(model, config)
+        try:
+            return normalize_dtype(stored) if stored else "float32"
+        except DtypeError:
+            return "float32"  # stored in a dtype the course does not list (float64...)
+    return normalize_dtype(dtype)
 
 
 @dataclass
@@ -73,7 +88,7 @@ class MemoryEstimate(RowsReport):
         return int(self.weights_bytes * INFERENCE_OVERHEAD)
 
     def bytes_at(self, dtype: str) -> int:
-        return int(self.num_parameters * BYTES_PER_PARAM[normalize_dtype(dtype)])
+        return int(self.num_parameters * _BYTES[normalize_dtype(dtype)])
 
     def rows(self) -> list[tuple[str, str]]:
         rows = [
@@ -103,11 +118,12 @@ def _training_breakdown(num_params: int, dtype: str) -> dict[str, int]:
             f"Full training in {dtype} is not possible: quantized weights are frozen. "
             "Estimate float32 or bfloat16 training, or use adapters (LoRA/QLoRA) on a quantized model."
         )
-    if dtype == "float32":
+    if dtype in ("float32", "float64"):
+        size, tag = int(_BYTES[dtype]), f"fp{int(_BYTES[dtype]) * 8}"
         return {
-            "weights (fp32)": num_params * 4,
-            "gradients (fp32)": num_params * 4,
-            "AdamW states (2 x fp32)": num_params * 8,
+            f"weights ({tag})": num_params * size,
+            f"gradients ({tag})": num_params * size,
+            f"AdamW states (2 x {tag})": num_params * 2 * size,
         }
     # Mixed precision (autocast) keeps fp32 master weights, fp32 gradients and fp32 optimizer
     # states; the half-precision copy is extra. It saves activation memory, not weight memory.
@@ -117,58 +133,6 @@ def _training_breakdown(num_params: int, dtype: str) -> dict[str, int]:
         "gradients (fp32)": num_params * 4,
         "AdamW states (2 x fp32)": num_params * 8,
     }
-
-
-def _config_from_dict(data: dict):
-    from transformers import AutoConfig
-
-    data = dict(data)
-    model_type = data.pop("model_type", None)
-    if model_type is None:
-        raise ConfigUnavailableError(
-            "config has no 'model_type'; is it a transformers config.json?"
-        )
-    return AutoConfig.for_model(model_type, **data)
-
-
-def load_config(model):
-    """Turn a name, folder, config.json path, config, ModelName or Checkpoint into a config.
-
-    Catalog models (and their stand-ins) use the real checkpoint's stored numbers, so this works
-    offline; other Hub ids fetch only their config.json (a few kB), never weights.
-    """
-    from transformers import PretrainedConfig
-
-    if isinstance(model, PretrainedConfig):
-        return model
-    if isinstance(model, dict):
-        return _config_from_dict(model)
-    if isinstance(model, Checkpoint | ModelName):
-        if model.entry is not None and model.entry.config:
-            return _config_from_dict(model.entry.stored_config())
-        model = model.source if isinstance(model, Checkpoint) else model.text
-    path = Path(os.fspath(model)).expanduser()
-    if path.is_dir() and (path / "config.json").is_file():
-        path = path / "config.json"
-    if path.is_file():
-        return _config_from_dict(json.loads(path.read_text()))
-    name = str(model)
-    entry = catalog.find(name)
-    if entry is not None and entry.config:
-        return _config_from_dict(entry.stored_config())
-    from transformers import AutoConfig
-
-    try:
-        return AutoConfig.from_pretrained(catalog.hub_id(name), trust_remote_code=False)
-    except Exception as err:  # noqa: BLE001 - turned into one clear message
-        hint = (
-            "You are offline (HF_HUB_OFFLINE=1) and its config is not in the HF cache: go online once, "
-            "or pass a local folder / config.json."
-            if settings.offline_mode()
-            else f"Check the spelling (did you mean {catalog.did_you_mean(name)}?) or pass a local "
-            "folder / config.json."
-        )
-        raise ConfigUnavailableError(f"Could not get a config for {name!r}. {hint}") from err
 
 
 def _build_on_meta(config):
@@ -213,16 +177,23 @@ def _blocks(model, no_split: set[str]) -> list[str]:
 def estimate_memory(model, dtype: str = "float32", training: bool = False) -> MemoryEstimate:
     """Estimate memory for a Hub id, a folder / config.json, a config or a ``Checkpoint``.
 
-    Returns parameter count, weight bytes at ``dtype``, the largest layer, and the inference
-    total (weights x 1.2) or training total with AdamW (weights, gradients, two optimizer states;
-    mixed precision keeps fp32 master weights). Activations of training depend on batch size and
-    are not included.
+    Returns parameter count, weight bytes at ``dtype`` (``"auto"``: the dtype the checkpoint is
+    stored in, which is what ``from_pretrained`` loads by default), the largest layer, and the
+    inference total (weights x 1.2) or training total with AdamW (weights, gradients, two
+    optimizer states; mixed precision keeps fp32 master weights). Activations of training depend
+    on batch size and are not included.
     """
-    dtype = normalize_dtype(dtype)
+    if not isinstance(training, bool):
+        raise TypeError(f"training must be True or False, got {training!r}")
+    if not (dtype is None or isinstance(dtype, str | torch.dtype)):
+        raise DtypeError(f"dtype must be a name such as 'bfloat16' or a torch.dtype, got {dtype!r}")
+    if isinstance(dtype, str) and dtype.strip().lower() != "auto":
+        normalize_dtype(dtype)  # a bad name fails before any config is fetched
     config = load_config(model)
+    dtype = resolve_dtype(dtype, model, config)
     meta_model = _build_on_meta(config)
     num_params = sum(p.numel() for p in meta_model.parameters())
-    per_param = BYTES_PER_PARAM[dtype]
+    per_param = _BYTES[dtype]
     weights = int(num_params * per_param)
     largest_name, largest_bytes = _largest_layer(meta_model, per_param)
     if training:
@@ -244,6 +215,14 @@ def estimate_memory(model, dtype: str = "float32", training: bool = False) -> Me
         total_bytes=int(total),
         breakdown=breakdown,
     )
+
+
+def _is_local(model) -> bool:
+    if isinstance(model, Checkpoint):
+        return model.origin in ("folder", "standin")
+    if isinstance(model, ModelName):
+        return model.folder is not None
+    return isinstance(model, str | os.PathLike) and Path(os.fspath(model)).expanduser().exists()
 
 
 def _label(model, config) -> str:
@@ -311,10 +290,16 @@ def check_fits(
 
     ``available_bytes`` / ``total_bytes`` replace the measurement (for "what if" questions and tests).
     """
+    if not isinstance(estimate, MemoryEstimate):
+        raise TypeError(f"check_fits() needs the result of estimate_memory(), got {estimate!r}")
     if available_bytes is None:
+        if total_bytes is not None:
+            raise ValueError("total_bytes= needs available_bytes= too (or pass neither)")
         available, total, kind = available_memory(device)
     else:
-        available, total, kind = available_bytes, total_bytes or available_bytes, "memory"
+        total = available_bytes if total_bytes is None else total_bytes
+        _check_byte_counts(available_bytes, total)
+        available, kind = available_bytes, "memory"
     need = estimate.total_bytes
     if need <= TIGHT_SHARE * available:
         verdict = "fits"
@@ -327,7 +312,7 @@ def check_fits(
         smaller = [
             d
             for d in BYTES_PER_PARAM
-            if BYTES_PER_PARAM[d] < BYTES_PER_PARAM[estimate.dtype]
+            if BYTES_PER_PARAM[d] < _BYTES[estimate.dtype]
             and estimate.bytes_at(d) * (1 if estimate.training else INFERENCE_OVERHEAD)
             <= TIGHT_SHARE * available
         ]
@@ -356,6 +341,14 @@ def check_fits(
     return FitVerdict(verdict, int(need), int(available), int(total), kind, advice)
 
 
+def _check_byte_counts(available, total) -> None:
+    for name, value in (("available_bytes", available), ("total_bytes", total)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise ValueError(f"{name} must be a number of bytes >= 0, got {value!r}")
+    if total < available:
+        raise ValueError(f"total_bytes ({total}) cannot be less than available_bytes ({available})")
+
+
 def ensure_fits(
     model,
     dtype: str = "float32",
@@ -367,11 +360,15 @@ def ensure_fits(
     """Raise :class:`ModelTooLargeError` before any download if ``model`` cannot fit.
 
     Pass ``allow_too_large=True`` (or set ``COURSE_ALLOW_TOO_LARGE=1``) to go ahead anyway.
-    Returns ``None`` when no config can be read (the later load reports that error itself).
+    ``dtype="auto"`` checks the dtype the checkpoint is stored in (what ``from_pretrained``
+    loads by default). Returns ``None`` when the config of a Hub model cannot be fetched (the
+    later load reports that error itself); a local folder or file that cannot be read raises.
     """
     try:
         estimate = estimate_memory(model, dtype=dtype, training=training)
     except ConfigUnavailableError:
+        if _is_local(model):
+            raise
         return None
     verdict = check_fits(estimate, device=device)
     if verdict.fits or allow_too_large or settings.allow_too_large():

@@ -1,9 +1,10 @@
 """Chapter 3 data: MRPC (or its offline fixture) and sentence-pair tokenization.
 
-``load_mrpc()`` returns the GLUE MRPC splits from the Hub when online, and the project's own
-MRPC-shaped fixture (same columns and features, a few hundred pairs written for this project)
-when offline or when ``COURSE_FORCE_STANDINS=1``. ``tokenize_pairs()`` maps a tokenizer over
-sentence pairs with ``Dataset.map(batched=True)`` and picks ``num_proc`` for this machine.
+``load_mrpc()`` returns the GLUE MRPC splits from the Hub when online (or from the cache
+offline, once downloaded), and otherwise the project's own MRPC-shaped fixture (same columns
+and features, a few hundred pairs written for this project). ``tokenize_pairs()`` maps a
+tokenizer over sentence pairs with ``Dataset.map(batched=True)`` and picks ``num_proc`` for this
+machine.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from course_utils.errors import CourseError
 
 MRPC_HUB_ID = "nyu-mll/glue"
 MRPC_CONFIG = "mrpc"
@@ -47,11 +50,25 @@ def mrpc_features():
     )
 
 
+class MrpcUnavailableError(CourseError, RuntimeError):
+    """MRPC cannot be loaded from the Hub; the message says what to do next."""
+
+
+def cached_mrpc_dir() -> Path:
+    """Where ``datasets`` keeps MRPC once it was downloaded (prepared Arrow files)."""
+    from datasets import config
+
+    return Path(config.HF_DATASETS_CACHE) / MRPC_HUB_ID.replace("/", "___") / MRPC_CONFIG
+
+
 def use_fixture() -> bool:
-    """Whether ``load_mrpc()`` will load the fixture (offline, or stand-ins forced)."""
+    """Whether ``load_mrpc()`` will load the fixture: stand-ins forced, or offline with no
+    MRPC in the cache."""
     from course_utils import settings
 
-    return settings.use_local_models()
+    if settings.force_standins():
+        return True
+    return settings.offline_mode() and not cached_mrpc_dir().is_dir()
 
 
 def load_mrpc_fixture():
@@ -74,35 +91,68 @@ def load_mrpc_fixture():
     return DatasetDict(splits)
 
 
+FIXTURE_SOURCE = (
+    "the course's offline MRPC-shaped fixture (pairs written for this project, not MRPC itself)"
+)
+
+
 def load_mrpc(verbose: bool = True):
     """MRPC as a ``DatasetDict`` with train / validation / test splits.
 
-    Online: ``load_dataset("nyu-mll/glue", "mrpc")`` (3,668 / 408 / 1,725 pairs). Offline or with
-    ``COURSE_FORCE_STANDINS=1``: the project's fixture, with the same columns and features.
-    Prints one line saying which was loaded (``verbose=False`` silences it).
+    Online: ``load_dataset("nyu-mll/glue", "mrpc")`` (3,668 / 408 / 1,725 pairs), after one
+    bounded request (``COURSE_HUB_TIMEOUT``, default 10 s) has checked that the Hub answers.
+    Offline (``HF_HUB_OFFLINE=1``): the same from the cache when it was downloaded once, else
+    the project's fixture, with the same columns and features. ``COURSE_FORCE_STANDINS=1``:
+    the fixture. Prints one line saying which was loaded (``verbose=False`` silences it).
     """
-    if use_fixture():
-        datasets = load_mrpc_fixture()
-        source = (
-            "the course's offline MRPC-shaped fixture (pairs written for this project, "
-            "not MRPC itself)"
-        )
-    else:
-        from datasets import load_dataset
+    from course_utils import settings
 
-        try:
-            datasets = load_dataset(MRPC_HUB_ID, MRPC_CONFIG)
-        except Exception as err:  # noqa: BLE001 - any network/Hub failure gets the same advice
-            raise RuntimeError(
-                f"Could not load {MRPC_HUB_ID} ({MRPC_CONFIG}) from the Hub: {err}\n"
-                "No network? Set HF_HUB_OFFLINE=1 before starting Python/Jupyter to use the "
-                "course's offline MRPC fixture instead."
-            ) from err
+    if use_fixture():
+        datasets, source = load_mrpc_fixture(), FIXTURE_SOURCE
+    elif settings.offline_mode():
+        datasets, source = _load_cached()
+    else:
+        datasets = _load_from_hub()
         source = f"MRPC from the Hub ({MRPC_HUB_ID}, config {MRPC_CONFIG!r})"
     if verbose:
         sizes = " / ".join(f"{datasets[s].num_rows:,}" for s in MRPC_SPLITS)
         print(f"Loaded {source}: train / validation / test = {sizes} pairs.")
     return datasets
+
+
+def _load_cached():
+    """Offline: MRPC as downloaded before; the fixture if the cached copy cannot be read."""
+    from datasets import load_dataset
+
+    try:
+        datasets = load_dataset(MRPC_HUB_ID, MRPC_CONFIG)
+        return datasets, f"MRPC from the cache ({MRPC_HUB_ID}, config {MRPC_CONFIG!r}, offline)"
+    except Exception as err:  # noqa: BLE001 - an unreadable cache falls back to the fixture
+        first = (str(err).strip().splitlines() or [""])[0]
+        reason = f"the cached MRPC in {cached_mrpc_dir()} could not be read ({first})"
+        return load_mrpc_fixture(), f"{FIXTURE_SOURCE}, because {reason}"
+
+
+def _load_from_hub():
+    from datasets import load_dataset
+
+    from course_utils import hub
+
+    try:
+        hub.ensure_reachable("MRPC cannot be downloaded", repo_id=MRPC_HUB_ID, repo_type="dataset")
+        return load_dataset(MRPC_HUB_ID, MRPC_CONFIG)
+    except hub.HubError as err:
+        message = str(err)
+    except Exception as err:  # noqa: BLE001 - any network/Hub failure gets the same advice
+        first = (str(err).strip().splitlines() or [""])[0]
+        message = (
+            f"could not load {MRPC_HUB_ID} ({MRPC_CONFIG}) from the Hub at {hub.endpoint()} "
+            f"({type(err).__name__}: {first}): {hub.ways_out()}"
+        )
+    raise MrpcUnavailableError(
+        f"{message}. Offline, load_mrpc() uses MRPC from the cache once it was downloaded, "
+        "else the course's MRPC-shaped fixture"
+    ) from None
 
 
 def choose_num_proc(num_rows: int, cpu_count: int | None = None) -> int | None:

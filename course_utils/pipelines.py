@@ -21,6 +21,7 @@ import os
 import re
 
 from course_utils import catalog
+from course_utils.errors import CourseError
 
 # The course's model for each task (the transformers 4 defaults the notes saw, gpt2 included).
 DEFAULT_MODELS: dict[str, str | None] = {
@@ -42,7 +43,7 @@ RESTORED_TASKS = ("question-answering", "summarization", "translation", "text2te
 _TRANSLATION_PAIR = re.compile(r"^translation_([a-zA-Z_-]+?)_to_([a-zA-Z_-]+)$")
 
 
-class UnknownTaskError(ValueError):
+class UnknownTaskError(CourseError, ValueError):
     """A task name that neither the course nor transformers knows."""
 
 
@@ -105,16 +106,21 @@ def default_model(task: str) -> str:
     return hub_id
 
 
-def _dtype_name(dtype) -> str:
-    """The dtype for the memory check: float32 unless a concrete dtype was asked for."""
+def load_dtype(kwargs: dict) -> str:
+    """The dtype the load will use, for the memory check: ``dtype=`` or ``model_kwargs``'s
+    (``torch_dtype`` too); ``"auto"`` (the checkpoint's stored dtype) when none is given.
+
+    A name that is no dtype (``"float13"``) is a clear error here, before anything loads.
+    """
     from course_utils.memory import normalize_dtype
 
-    if dtype is None or dtype == "auto":
-        return "float32"
-    try:
-        return normalize_dtype(dtype)
-    except ValueError:
-        return "float32"
+    model_kwargs = kwargs.get("model_kwargs") or {}
+    for source in (kwargs, model_kwargs):
+        for key in ("dtype", "torch_dtype"):
+            value = source.get(key)
+            if value is not None and not (isinstance(value, str) and value.strip() == "auto"):
+                return normalize_dtype(value)
+    return "auto"
 
 
 def pipeline(task: str, model=None, **kwargs):
@@ -132,18 +138,19 @@ def pipeline(task: str, model=None, **kwargs):
     allow_too_large = kwargs.pop("allow_too_large", False)
     if "torch_dtype" in kwargs and "dtype" not in kwargs:
         kwargs["dtype"] = kwargs.pop("torch_dtype")
+    dtype = load_dtype(kwargs)
     if model is None:
+        from course_utils.hub import repo_url
+
         hub_id = default_model(task)
-        print(f"No model was supplied, defaulted to {hub_id} (https://huggingface.co/{hub_id}).")
+        print(f"No model was supplied, defaulted to {hub_id} ({repo_url(hub_id)}).")
         model = hub_id
     device = kwargs.pop("device", None)
     if device is None and "device_map" not in kwargs:
         device = pick_device()
     if isinstance(model, str | os.PathLike):
         fit_device = device if isinstance(device, str) or hasattr(device, "type") else None
-        model = _checked_source(
-            model, _dtype_name(kwargs.get("dtype")), fit_device, allow_too_large
-        )
+        model = _checked_source(model, dtype, fit_device, allow_too_large)
     kind = _restored_kind(task)
     if kind is None:
         import transformers

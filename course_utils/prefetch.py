@@ -2,8 +2,10 @@
 downloads themselves.
 
 Only the files a course notebook loads are fetched: safetensors weights (never the .bin / .h5 /
-.msgpack copies of the same weights), the config and the tokenizer files. Sizes come from the
-Hub's file metadata before anything is downloaded; the catalog's numbers are the fallback.
+.msgpack copies of the same weights), the config and the tokenizer files. A repository with no
+safetensors at all gets its pickled weights, and the plan says so before anything is
+downloaded. Sizes come from the Hub's file metadata (one bounded request per repository, none
+once the Hub stopped answering); the catalog's numbers are the fallback.
 """
 
 from __future__ import annotations
@@ -71,42 +73,63 @@ def one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def plan_model(entry: catalog.CatalogEntry, chapters: list[int]) -> PrefetchItem:
-    """Files and size of one checkpoint, from Hub metadata (catalog size if the Hub fails)."""
-    from huggingface_hub import HfApi
+@dataclass
+class HubState:
+    """What the planning learned about the Hub: once it stops answering, it is not asked again
+    (so a silent Hub costs one timeout, not one per repository)."""
 
+    unreachable: hub.HubUnreachableError | None = None
+
+    def file_sizes(self, item: PrefetchItem) -> dict[str, int | None] | None:
+        """The repository's files and sizes; ``None`` (with a note on the item) on failure."""
+        if self.unreachable is not None:
+            item.notes.append("the Hub did not answer; catalog size shown")
+            return None
+        try:
+            return hub.repo_file_sizes(item.repo_id, item.kind)
+        except hub.HubUnreachableError as err:
+            self.unreachable = err
+            item.notes.append("the Hub did not answer; catalog size shown")
+        except hub.HubError as err:
+            item.notes.append(f"Hub metadata unavailable ({one_line(err)}); catalog size shown")
+        return None
+
+
+def plan_model(
+    entry: catalog.CatalogEntry, chapters: list[int], state: HubState | None = None
+) -> PrefetchItem:
+    """Files and size of one checkpoint, from Hub metadata (catalog size if the Hub fails)."""
     item = PrefetchItem("model", entry.hub_id, chapters, size=entry.download_bytes)
-    try:
-        info = HfApi().model_info(entry.hub_id, files_metadata=True, timeout=hub.TIMEOUT)
-    except Exception as err:  # noqa: BLE001 - any Hub failure falls back to the catalog
-        item.notes.append(f"Hub metadata unavailable ({one_line(err)}); catalog size shown")
+    sizes = (state or HubState()).file_sizes(item)
+    if sizes is None:
         return item
-    sizes = {s.rfilename: s.size for s in info.siblings or []}
     item.files = select_files(list(sizes))
-    if not any(f.endswith(".safetensors") for f in item.files):
-        item.notes.append("no safetensors weights in this repository: fetching pytorch_model.bin")
+    if item.files and not any(f.endswith(".safetensors") for f in item.files):
+        item.notes.append(
+            "this repository has no safetensors weights, only pickled ones (pytorch_model.bin): "
+            "they are downloaded, and transformers loads them with torch's weights_only loader, "
+            "which refuses anything but tensors"
+        )
     if item.files and all(sizes[f] is not None for f in item.files):
         item.size = sum(sizes[f] for f in item.files)
         item.size_from = "Hub"
     return item
 
 
-def plan_dataset(dataset: catalog.DatasetEntry, chapters: list[int]) -> PrefetchItem:
+def plan_dataset(
+    dataset: catalog.DatasetEntry, chapters: list[int], state: HubState | None = None
+) -> PrefetchItem:
     """Data files of one dataset subset, from Hub metadata (a stored estimate if the Hub fails)."""
-    from huggingface_hub import HfApi
-
     item = PrefetchItem(
         "dataset", dataset.repo_id, chapters, size=dataset.download_bytes, subset=dataset.subset
     )
-    try:
-        info = HfApi().dataset_info(dataset.repo_id, files_metadata=True, timeout=hub.TIMEOUT)
-    except Exception as err:  # noqa: BLE001 - any Hub failure falls back to the estimate
-        item.notes.append(f"Hub metadata unavailable ({one_line(err)}); estimated size shown")
+    sizes = (state or HubState()).file_sizes(item)
+    if sizes is None:
         return item
-    files = [s for s in info.siblings or [] if s.rfilename.startswith(f"{dataset.subset}/")]
-    item.files = sorted(s.rfilename for s in files)
-    if files and all(s.size is not None for s in files):
-        item.size = sum(s.size for s in files)
+    files = {name: size for name, size in sizes.items() if name.startswith(f"{dataset.subset}/")}
+    item.files = sorted(files)
+    if files and all(size is not None for size in files.values()):
+        item.size = sum(files.values())
         item.size_from = "Hub"
     return item
 
@@ -132,13 +155,18 @@ def chapter_models(chapters: list[int]) -> tuple[dict[str, list[int]], list[str]
 def _memory_verdict(hub_id: str) -> tuple[bool, str]:
     from course_utils.memory import check_fits, estimate_memory
 
-    verdict = check_fits(estimate_memory(hub_id, dtype="float32"))
+    # "auto": the dtype the checkpoint is stored in, which is what from_pretrained loads.
+    verdict = check_fits(estimate_memory(hub_id, dtype="auto"))
     return verdict.fits, str(verdict).splitlines()[0]
 
 
-def build_plan(chapters: list[int], allow_too_large: bool) -> tuple[list[PrefetchItem], list[str]]:
-    """Items to fetch and the messages of what is skipped (memory-only or too large)."""
+def build_plan(
+    chapters: list[int], allow_too_large: bool
+) -> tuple[list[PrefetchItem], list[str], HubState]:
+    """Items to fetch, the messages of what is skipped (memory-only or too large), and what
+    the Hub answered (``state.unreachable`` is set when it did not)."""
     wanted, skipped = chapter_models(chapters)
+    state = HubState()
     items: list[PrefetchItem] = []
     for hub_id, used_in in wanted.items():
         fits, verdict = _memory_verdict(hub_id)
@@ -147,11 +175,11 @@ def build_plan(chapters: list[int], allow_too_large: bool) -> tuple[list[Prefetc
                 f"skip {hub_id}: {verdict} (pass --allow-too-large to download it anyway)"
             )
             continue
-        items.append(plan_model(catalog.find(hub_id), used_in))
+        items.append(plan_model(catalog.find(hub_id), used_in, state))
     for chapter in chapters:
         for dataset in catalog.datasets_for_chapter(chapter):
-            items.append(plan_dataset(dataset, [chapter]))
-    return items, skipped
+            items.append(plan_dataset(dataset, [chapter], state))
+    return items, skipped, state
 
 
 # --- the cache -------------------------------------------------------------------------------
@@ -192,6 +220,10 @@ def download_model(item: PrefetchItem) -> None:
 
     # Main revision, so that offline from_pretrained(hub_id) finds it (refs/main).
     huggingface_hub.snapshot_download(item.repo_id, allow_patterns=item.files or None)
+    if item.files and not any(f.endswith(".safetensors") for f in item.files):
+        # Pickled weights only: the cache records that there are no safetensors, which is what
+        # lets the course (hub.is_cached) and transformers use the pickled copy offline.
+        hub.confirm_absent(item.repo_id, hub.SAFETENSORS_FILES)
 
 
 def download_dataset(item: PrefetchItem) -> None:

@@ -7,6 +7,7 @@
 | ``COURSE_ALLOW_TOO_LARGE`` | load models the memory check refuses |
 | ``COURSE_CACHE`` | where stand-ins are built (default ``~/.cache/hf-course``) |
 | ``COURSE_DEVICE`` | the device to use (``cuda``, ``cuda:1``, ``mps``, ``xpu``, ``cpu``) |
+| ``COURSE_HUB_TIMEOUT`` | seconds to wait for one answer from the Hub (default 10) |
 
 Switches accept ``1``, ``true``, ``yes`` and ``on`` (any case); anything else is off.
 """
@@ -16,13 +17,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from course_utils.errors import CourseError
+
 FORCE_STANDINS_VAR = "COURSE_FORCE_STANDINS"
 ALLOW_TOO_LARGE_VAR = "COURSE_ALLOW_TOO_LARGE"
 CACHE_VAR = "COURSE_CACHE"
 DEVICE_VAR = "COURSE_DEVICE"
+HUB_TIMEOUT_VAR = "COURSE_HUB_TIMEOUT"
+DEFAULT_HUB_TIMEOUT = 10.0
 TRUTHY = frozenset({"1", "true", "yes", "on"})
 
 CHAPTERS = (0, 1, 2, 3)
+
+
+class SettingError(CourseError, ValueError):
+    """An environment variable with a value the course cannot use."""
 
 
 def env_flag(name: str) -> bool:
@@ -65,6 +74,30 @@ def cache_root() -> Path:
     """The course's own cache folder: ``$COURSE_CACHE`` or ``~/.cache/hf-course``."""
     value = os.environ.get(CACHE_VAR, "").strip()
     return Path(value).expanduser() if value else Path.home() / ".cache" / "hf-course"
+
+
+def cache_root_origin() -> str:
+    """What chose :func:`cache_root`, for messages about that folder."""
+    if os.environ.get(CACHE_VAR, "").strip():
+        return f"{CACHE_VAR}={os.environ[CACHE_VAR].strip()}"
+    return f"the default (~/.cache/hf-course; set {CACHE_VAR} to use another folder)"
+
+
+def hub_timeout() -> float:
+    """Seconds to wait for one answer from the Hub: ``$COURSE_HUB_TIMEOUT`` or 10."""
+    value = os.environ.get(HUB_TIMEOUT_VAR, "").strip()
+    if not value:
+        return DEFAULT_HUB_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 3600:
+        raise SettingError(
+            f"{HUB_TIMEOUT_VAR}={value!r} is not a number of seconds between 0 and 3600: set it "
+            f"to e.g. 10 (the default), or unset it"
+        )
+    return seconds
 
 
 def device_override() -> str:

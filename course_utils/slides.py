@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_utils.errors import CourseError
 from course_utils.settings import CHAPTERS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +93,7 @@ _REMOTE_TAG = re.compile(
 _ALT = re.compile(r"\balt=[\"']([^\"']*)[\"']", re.I)
 
 
-class SlidesError(RuntimeError):
+class SlidesError(CourseError, RuntimeError):
     """Export cannot go on; the message says what to do next."""
 
 

@@ -22,13 +22,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from course_utils import catalog, settings, standin_models, standin_tokenizers, tiny_models
+from course_utils.errors import CourseError
+from course_utils.paths import UnwritableFolderError, writable_folder
 
 STANDIN_VERSION = 1  # with a hash of the builders' code and the corpus: a change rebuilds
 SEED = 0
 MARKER = "standin.json"
 
 
-class StandinUnavailableError(RuntimeError):
+class StandinUnavailableError(CourseError, RuntimeError):
     """The catalog name has no stand-in, or its ingredients are missing."""
 
 
@@ -148,11 +150,20 @@ def ensure_standin(name: str) -> Path:
     return build_standin(name)
 
 
-def build_standin(name: str) -> Path:
-    """Build a catalog model's stand-in from scratch and move it into place atomically."""
+def build_standin(name: str, force: bool = False) -> Path:
+    """Build a catalog model's stand-in from scratch and move it into place atomically.
+
+    ``force=True`` replaces the folder even when another process finished an intact copy
+    meanwhile (``course standins build --force``).
+    """
     entry = entry_for(name)
     final = standin_dir(entry)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        writable_folder(final.parent, settings.cache_root_origin())
+    except UnwritableFolderError as err:
+        raise StandinUnavailableError(
+            f"cannot build the stand-in for {entry.hub_id}: {err}"
+        ) from None
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
@@ -164,7 +175,7 @@ def build_standin(name: str) -> Path:
                 raise StandinUnavailableError(str(err)) from None
         _write_marker(tmp, entry.hub_id, time.perf_counter() - start)
         _verified.pop(str(final), None)
-        if is_built(entry.hub_id):
+        if not force and is_built(entry.hub_id):
             return final  # another process finished the same build meanwhile: keep its copy
         _swap_into_place(tmp, final, entry.hub_id)
     finally:
@@ -200,7 +211,13 @@ def clear_standins(name: str | None = None) -> list[Path]:
     removed = []
     for path in targets:
         if path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            try:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+            except OSError as err:
+                raise StandinUnavailableError(
+                    f"cannot delete {path} ({err.strerror or type(err).__name__}); the stand-ins "
+                    f"folder was set by {settings.cache_root_origin()}"
+                ) from None
             removed.append(path)
         _verified.pop(str(path), None)
     return removed

@@ -1,8 +1,11 @@
-"""Checkpoint folders of the chapter 3 training script: written atomically, found, pruned.
+"""Checkpoint folders of the chapter 3 training script: written atomically, checked, pruned.
 
 A checkpoint (model, optimizer, scheduler, every process's RNG state, and a JSON state file
-with the step) is written to ``OUTPUT_DIR/checkpoints/.tmp-step-N`` and renamed to ``step-N``
-only when complete, so a half-written checkpoint is never the latest.
+with the step and the size of every file) is written to ``OUTPUT_DIR/checkpoints/.tmp-step-N``,
+flushed to disk (fsync), and renamed to ``step-N`` only when complete, so a half-written
+checkpoint is never the latest. Before resuming, :func:`checkpoint_problems` checks a folder's
+files against those sizes and their formats, so damage found later (a truncated or deleted
+file) is reported and an older checkpoint used instead.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ import json
 import os
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 CHECKPOINTS_DIR = "checkpoints"
 STATE_FILE = "training_state.json"
 TMP_PREFIX = ".tmp-"
 STEP_DIR = re.compile(r"^step-(\d+)$")
+RNG_PREFIX = "random_states_"
+# Written by every run of this script (checkpoints written before sizes were recorded).
+REQUIRED_FILES = ("model.safetensors", "optimizer.bin", "scheduler.bin")
 
 
 def checkpoints_root(output_dir: str | os.PathLike) -> Path:
@@ -70,10 +77,13 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, state: dict, keep:
     accelerator.save_state(str(tmp))  # every process writes its own RNG state
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        state = {**state, "files": file_sizes(tmp)}
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
+        _fsync_folder(tmp)  # the data is on disk before the rename makes it visible
         if final.exists():  # only when re-saving a step that is already complete
             shutil.rmtree(final)
         os.replace(tmp, final)  # atomic: "latest" is always complete
+        _fsync_folder(root, files=False)
         for _, old in complete_checkpoints(output_dir)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
@@ -83,3 +93,70 @@ def save_checkpoint(accelerator, output_dir: Path, step: int, state: dict, keep:
 def read_state(folder: Path) -> dict:
     """The state file of a checkpoint (step, history, the run's settings)."""
     return json.loads((folder / STATE_FILE).read_text())
+
+
+def file_sizes(folder: Path) -> dict[str, int]:
+    """Name -> size of every file in a checkpoint folder (its state file excepted)."""
+    return {
+        p.name: p.stat().st_size
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != STATE_FILE
+    }
+
+
+def _fsync_folder(folder: Path, files: bool = True) -> None:
+    """Flush the files of ``folder`` (and the folder's own entries) to disk."""
+    if files:
+        for path in folder.iterdir():
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # platforms that cannot open a folder (Windows) flush it with its files
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def checkpoint_problems(folder: Path, num_processes: int) -> tuple[list[str], list[str]]:
+    """What is wrong with a checkpoint: (problems that rule it out, RNG states that are not
+    usable). Checks every recorded file's presence, size and format; nothing is loaded."""
+    try:
+        recorded = read_state(folder).get("files")
+    except (OSError, ValueError) as err:
+        return [f"{STATE_FILE} cannot be read ({type(err).__name__})"], []
+    if recorded is None:  # written before sizes were recorded: check what is there
+        recorded = {name: None for name in (*REQUIRED_FILES, *file_sizes(folder))}
+    hard, rng = [], []
+    for name, size in recorded.items():
+        problem = _file_problem(folder / name, size)
+        if problem:
+            (rng if name.startswith(RNG_PREFIX) else hard).append(f"{name} {problem}")
+    for index in range(num_processes):
+        if f"{RNG_PREFIX}{index}.pkl" not in recorded:
+            rng.append(f"{RNG_PREFIX}{index}.pkl missing (the run had fewer processes)")
+    return hard, rng
+
+
+def _file_problem(path: Path, size: int | None) -> str | None:
+    if not path.is_file():
+        return "is missing"
+    actual = path.stat().st_size
+    if size is not None and actual != size:
+        return f"is {'truncated' if actual < size else 'damaged'} ({actual:,} of {size:,} bytes)"
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), "pt"):
+                pass
+        except Exception:  # noqa: BLE001 - any failure to read the header is damage
+            return "is damaged (unreadable safetensors header)"
+    elif path.suffix in (".bin", ".pkl") and not zipfile.is_zipfile(path):
+        return "is damaged (not a complete torch.save archive)"
+    return None

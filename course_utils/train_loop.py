@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from course_utils import train_checkpoints as ckpt
-from course_utils.train_settings import RunConfig, TrainingSetupError, check_resumable
-
-KEEP_COLUMNS = ("input_ids", "token_type_ids", "attention_mask", "label")
+from course_utils.paths import writable_folder
+from course_utils.train_inputs import load_data, load_model, load_tokenizer
+from course_utils.train_resume import load_checkpoint, resume_candidates
+from course_utils.train_settings import RunConfig, TrainingSetupError
 
 
 class EpochShuffleSampler:
@@ -80,27 +81,42 @@ def mixed_precision_for(choice: str, use_cpu: bool) -> str:
 
 
 def train(config: RunConfig) -> dict:
-    """Run (or resume) training; return the final metrics (on every process)."""
+    """Run (or resume) training; return the final metrics (on every process).
+
+    Everything that can be checked is checked before the first step: the output folder, the
+    checkpoint to resume, the model name, the tokenizer, the data.
+    """
     existing = ckpt.latest_checkpoint(config.output_dir)
     if existing is not None and not config.resume:
         raise TrainingSetupError(
             f"{config.output_dir} already holds checkpoints (latest: {existing.name}). "
             "Add --resume to continue that run, or pick a new --output-dir."
         )
+    check_output_dir(config.output_dir)
     accelerator = make_accelerator(config)
-    resume_from = find_resume_point(accelerator, config)
+    candidates = resume_candidates(accelerator, config)
     run = prepare_run(config, accelerator)
-    if resume_from is not None:
-        accelerator.load_state(str(resume_from))
-        state = ckpt.read_state(resume_from)
-        run.step, run.history = state["step"], state["history"]
-        accelerator.print(f"Resumed from {resume_from} at step {run.step} of {run.total_steps}.")
+    if candidates:
+        load_checkpoint(run, candidates)
     started = time.perf_counter()
     train_steps(run)
     metrics = final_metrics(run, time.perf_counter() - started)
     save_final(run, metrics)
     accelerator.end_training()
     return metrics
+
+
+def check_output_dir(output_dir: str) -> None:
+    """The output folder and its checkpoints folder can be written (a file is in the way, or a
+    read-only place, fails here, not at the first save)."""
+    writable_folder(ckpt.checkpoints_root(output_dir), "--output-dir")
+    for name in ("model", "metrics.json"):
+        path = Path(output_dir) / name
+        if path.exists() and path.is_dir() != (name == "model"):
+            raise TrainingSetupError(
+                f"{path} is in the way of the trained model's files: move it away, or pick "
+                "another --output-dir"
+            )
 
 
 def make_accelerator(config: RunConfig):
@@ -137,67 +153,19 @@ def make_accelerator(config: RunConfig):
     return accelerator
 
 
-def find_resume_point(accelerator, config: RunConfig) -> Path | None:
-    """With ``--resume``: the newest complete checkpoint (leftovers of a crash removed)."""
-    if not config.resume:
-        return None
-    output_dir = Path(config.output_dir)
-    if accelerator.is_main_process:
-        for leftover in ckpt.remove_partial_checkpoints(output_dir):
-            accelerator.print(f"Removed a half-written checkpoint left by a crash: {leftover}")
-    accelerator.wait_for_everyone()
-    resume_from = ckpt.latest_checkpoint(output_dir)
-    if resume_from is None:
-        accelerator.print(
-            f"--resume: no checkpoint in {ckpt.checkpoints_root(output_dir)}; starting fresh."
-        )
-    else:
-        check_resumable(resume_from, config)
-    return resume_from
-
-
-def load_data(config: RunConfig, tokenizer, accelerator):
-    """MRPC (offline: the fixture), cut to the subsets asked for, tokenized, in torch format."""
-    from course_utils.mrpc import load_mrpc, tokenize_pairs
-
-    with accelerator.main_process_first():
-        raw = load_mrpc(verbose=accelerator.is_main_process)
-    splits = []
-    for split, subset in (("train", config.train_subset), ("validation", config.eval_subset)):
-        rows = raw[split]
-        if subset is not None:
-            rows = rows.select(range(min(subset, rows.num_rows)))
-        tokenized = tokenize_pairs(rows, tokenizer, max_length=config.max_length)
-        drop = [c for c in tokenized.column_names if c not in KEEP_COLUMNS]
-        splits.append(
-            tokenized.remove_columns(drop).rename_column("label", "labels").with_format("torch")
-        )
-    train_data, eval_data = splits
-    if train_data.num_rows < config.batch_size:
-        raise TrainingSetupError(
-            f"only {train_data.num_rows} training pairs for a batch of {config.batch_size}: "
-            "lower --batch-size or raise --train-subset."
-        )
-    return train_data, eval_data
-
-
 def prepare_run(config: RunConfig, accelerator) -> Run:
     """Tokenizer, data loaders, model, optimizer and scheduler, prepared by Accelerate."""
     import torch
     from accelerate.utils import set_seed
     from torch.utils.data import DataLoader
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        DataCollatorWithPadding,
-        get_scheduler,
-    )
+    from transformers import DataCollatorWithPadding, get_scheduler
 
     from course_utils.checkpoints import resolve_checkpoint
 
     set_seed(config.seed)
-    source = resolve_checkpoint(config.checkpoint)
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    with accelerator.main_process_first():  # one process builds a stand-in, the others reuse it
+        source = resolve_checkpoint(config.checkpoint, announce=accelerator.is_main_process)
+    tokenizer = load_tokenizer(source, accelerator)
     train_data, eval_data = load_data(config, tokenizer, accelerator)
     collator = DataCollatorWithPadding(tokenizer)
     sampler = EpochShuffleSampler(train_data.num_rows, config.seed)
@@ -218,9 +186,7 @@ def prepare_run(config: RunConfig, accelerator) -> Run:
         collate_fn=collator,
         generator=torch.Generator().manual_seed(config.seed),
     )
-    model = AutoModelForSequenceClassification.from_pretrained(
-        source, num_labels=2, dtype=torch.float32
-    )
+    model = load_model(source, tokenizer)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
     steps_per_epoch = len(train_loader)
     total_steps = config.epochs * steps_per_epoch

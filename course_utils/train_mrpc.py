@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from course_utils.train_settings import RunConfig, TrainingSetupError, build_parser
+from course_utils.errors import CourseError, one_paragraph
+from course_utils.train_settings import RunConfig, build_parser
 
 DESCRIPTION = "Fine-tune a checkpoint on MRPC with Accelerate (the chapter 3 loop as a script)."
 
@@ -29,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         train(RunConfig.from_args(args))
-    except TrainingSetupError as err:
-        print(f"train-mrpc: {err}", file=sys.stderr)
+    except (CourseError, OSError) as err:  # bad settings, model, data or folder: one line
+        print(f"train-mrpc: {one_paragraph(err)}", file=sys.stderr)
         return 2
     return 0
 

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from course_utils.errors import CourseError
 from course_utils.train_checkpoints import STATE_FILE
 
 DEFAULT_CHECKPOINT = "google-bert/bert-base-uncased"
@@ -23,7 +24,7 @@ RUN_DEFINING = (
 )
 
 
-class TrainingSetupError(RuntimeError):
+class TrainingSetupError(CourseError, RuntimeError):
     """Bad settings or a checkpoint that cannot be resumed; the message says what to do."""
 
 

@@ -21,10 +21,17 @@ def _response(status):
 
 @pytest.fixture
 def online(monkeypatch):
-    """Pretend the Hub is reachable; each test says what model_info answers."""
+    """Pretend the Hub is reachable; each test says what model_info answers. Reachability
+    probes (``hub.probe``) are recorded in ``calls`` as ``("probe", repo_id)``."""
     monkeypatch.setattr(settings, "offline_mode", lambda: False)
     monkeypatch.delenv("COURSE_FORCE_STANDINS", raising=False)
     calls = []
+
+    def probe(repo_id=hub.PROBE_REPO, repo_type="model", timeout=None):
+        calls.append(("probe", repo_id))
+        return hub.Probe(hub.endpoint(), 0.1, status=200)
+
+    monkeypatch.setattr(hub, "probe", probe)
 
     def answer(result):
         def model_info(self, repo_id, *args, **kwargs):
@@ -136,10 +143,10 @@ def test_bad_input(bad):
         ("WizardLM-2-8x22B", "alpindale/WizardLM-2-8x22B"),
     ],
 )
-def test_online_alias_gives_the_hub_id_without_asking_the_hub(online, alias, hub_id, capsys):
-    calls = online(AssertionError("catalog names need no Hub call"))
+def test_online_alias_gives_the_hub_id_after_one_reachability_probe(online, alias, hub_id, capsys):
+    calls = online(AssertionError("catalog names are not looked up on the Hub"))
     assert resolve_checkpoint(alias) == hub_id
-    assert calls == [] and capsys.readouterr().out == ""
+    assert calls == [("probe", hub_id)] and capsys.readouterr().out == ""
 
 
 def test_online_existing_repo_passes_through(online):

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from course_utils import hub
+from course_utils import hub, settings
 from course_utils.environment import advice, environment_report, finetune_minutes_on_cpu
 
 # Built by concatenation so no token-shaped literal sits in the repository.
@@ -13,7 +13,8 @@ def test_offline_report_does_not_contact_the_hub(monkeypatch):
     def fail(*_args, **_kwargs):
         raise AssertionError("the Hub must not be contacted offline")
 
-    monkeypatch.setattr(hub, "reachable", fail)
+    monkeypatch.setattr(hub, "probe", fail)
+    monkeypatch.setattr(hub, "check_model_exists", fail)
     report = environment_report()
     assert report.offline is True
     assert report.hub_reachable is None
@@ -46,12 +47,29 @@ def test_token_is_never_in_the_report(monkeypatch):
 
 
 def test_online_login_shows_the_user_not_the_token(monkeypatch):
-    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    import httpx2
     import huggingface_hub
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _http
 
-    monkeypatch.setattr(huggingface_hub, "whoami", lambda token: {"name": "learner"})
-    present, user = hub.login_status(online=True)
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    sent = []
+
+    def whoami(request):
+        sent.append(request)
+        return httpx2.Response(200, json={"name": "learner"})
+
+    huggingface_hub.set_client_factory(
+        lambda: httpx2.Client(transport=httpx2.MockTransport(whoami))
+    )
+    try:
+        present, user = hub.login_status(online=True)
+    finally:
+        huggingface_hub.set_client_factory(_http.default_client_factory)
     assert (present, user) == (True, "learner")
+    assert sent[0].url.path == "/api/whoami-v2"
+    assert sent[0].extensions["timeout"]["read"] == settings.hub_timeout()
 
 
 @pytest.mark.parametrize("cores", [2, 8])

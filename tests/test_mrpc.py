@@ -79,14 +79,18 @@ def test_force_standins_loads_fixture_even_when_online(monkeypatch):
 def test_online_failure_says_how_to_go_offline(monkeypatch):
     import datasets
 
-    monkeypatch.setattr(mrpc_module, "use_fixture", lambda: False)
+    from course_utils import hub
+
+    monkeypatch.setattr("course_utils.settings.offline_mode", lambda: False)
+    monkeypatch.setattr(hub, "probe", lambda *a, **k: hub.Probe(hub.endpoint(), 0.1, status=200))
 
     def no_network(*args, **kwargs):
         raise ConnectionError("Couldn't reach 'nyu-mll/glue' on the Hub")
 
     monkeypatch.setattr(datasets, "load_dataset", no_network)
-    with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE=1"):
+    with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE=1") as err:
         load_mrpc()
+    assert "HF_ENDPOINT" in str(err.value) and "Couldn't reach" in str(err.value)
 
 
 def test_missing_fixture_file_is_a_clear_error(monkeypatch, tmp_path):

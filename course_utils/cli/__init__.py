@@ -2,7 +2,9 @@
 
 Each module of this package registers its subcommands (``register(subparsers)``) and calls the
 library modules to do the work. Parsing and ``--help`` import neither torch nor transformers.
-Bad input exits with status 2 and one paragraph that says what to do; no traceback.
+Bad input exits with status 2 and one paragraph that says what to do; no traceback. The
+library's own errors (:class:`course_utils.errors.CourseError`) and file-system errors are
+printed that way too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from importlib import metadata
 
 from course_utils.cli import doctor, prefetch, slides, standins, train
 from course_utils.cli.errors import CommandError
+from course_utils.errors import CourseError, one_paragraph
 
 COMMAND_MODULES = (doctor, prefetch, standins, slides, train)
 
@@ -47,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
-    except CommandError as err:
-        print(f"course {args.command}: {err}", file=sys.stderr)
+    except (CommandError, CourseError, OSError) as err:
+        print(f"course {args.command}: {one_paragraph(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"course {args.command}: interrupted", file=sys.stderr)

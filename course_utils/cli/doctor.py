@@ -15,6 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(never the token), with advice for this machine.",
     )
     doctor.add_argument("--no-hub", action="store_true", help="do not contact the Hub")
+    doctor.epilog = "Exit status 1 when the Hub was asked and did not answer."
     doctor.set_defaults(func=run_doctor, parser=doctor)
 
     estimate = subparsers.add_parser(
@@ -26,7 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     estimate.add_argument("model")
     estimate.add_argument(
-        "--dtype", default="float32", choices=["float32", "float16", "bfloat16", "int8", "int4"]
+        "--dtype",
+        default="float32",
+        choices=["auto", "float32", "float16", "bfloat16", "int8", "int4"],
+        help="auto: the dtype the checkpoint is stored in, what from_pretrained loads "
+        "(default: %(default)s)",
     )
     estimate.add_argument(
         "--training",
@@ -52,7 +57,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     print("Chapter needs:")
     for line in chapter_needs():
         print(f"  - {line}")
-    return 0
+    return 1 if report.hub_reachable is False else 0
 
 
 def run_estimate(args: argparse.Namespace) -> int:
@@ -61,7 +66,7 @@ def run_estimate(args: argparse.Namespace) -> int:
 
     try:
         estimate = estimate_memory(args.model, dtype=args.dtype, training=args.training)
-    except (ConfigUnavailableError, ValueError) as err:
+    except (ConfigUnavailableError, ValueError, TypeError) as err:
         raise CommandError(str(err).replace("\n", " ")) from None
     print(estimate)
     print()

@@ -112,20 +112,17 @@ def run_prefetch(args: argparse.Namespace) -> int:
         )
 
     print(f"Chapter {_chapters_text(chapters)}: checking sizes on the Hub (no weights yet)...")
-    items, skipped = prefetch.build_plan(chapters, args.allow_too_large)
+    items, skipped, state = prefetch.build_plan(chapters, args.allow_too_large)
     total = print_plan(items, skipped)
     if args.dry_run:
+        if state.unreachable is not None:
+            print(f"sizes are the catalog's estimates: {state.unreachable}")
         print("dry run: nothing downloaded")
         return 0
     if not items:
         return 0
-    if all(item.size_from != "Hub" for item in items):
-        from course_utils import hub
-
-        raise CommandError(
-            f"the Hub at {hub.endpoint()} did not answer, so nothing was downloaded; check your "
-            f"connection or proxy, or {hub.ways_out()}"
-        )
+    if state.unreachable is not None:
+        raise CommandError(f"nothing was downloaded: {state.unreachable}")
     _check_disk(total)
     _download_all(items)
     print(f"done: chapter {_chapters_text(chapters)} can now run offline (HF_HUB_OFFLINE=1)")
@@ -133,8 +130,9 @@ def run_prefetch(args: argparse.Namespace) -> int:
 
 
 def _check_disk(total: int) -> None:
-    cache = prefetch.hf_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
+    from course_utils.paths import writable_folder
+
+    cache = writable_folder(prefetch.hf_cache_dir(), "HF_HOME (or HF_HUB_CACHE)")
     free = shutil.disk_usage(cache).free
     if total > free:
         raise CommandError(

@@ -69,7 +69,7 @@ def run_build(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             try:
                 if args.force or not standins.is_built(hub_id):
-                    folder, what = standins.build_standin(hub_id), "built"
+                    folder, what = standins.build_standin(hub_id, args.force), "built"
                 else:
                     folder, what = standins.standin_dir(hub_id), "ok   "
             except standins.StandinUnavailableError as err:

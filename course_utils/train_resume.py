@@ -1,0 +1,88 @@
+"""``--resume``: which checkpoint to continue from, past damaged ones, and loading it.
+
+Every complete checkpoint is checked first (:func:`course_utils.train_checkpoints.checkpoint_problems`):
+the newest intact one is used, and each newer one that was passed over is named with what is
+wrong with it. A checkpoint whose only problem is an RNG state is used only when no intact one
+is left, with a warning that the random state could not be restored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from course_utils import train_checkpoints as ckpt
+from course_utils.train_settings import RunConfig, TrainingSetupError, check_resumable
+
+
+def resume_candidates(accelerator, config: RunConfig) -> list[tuple[Path, list[str]]]:
+    """With ``--resume``: (folder, RNG problems) to try, best first; ``[]`` to start fresh."""
+    if not config.resume:
+        return []
+    output_dir = Path(config.output_dir)
+    if accelerator.is_main_process:
+        for leftover in ckpt.remove_partial_checkpoints(output_dir):
+            accelerator.print(f"Removed a half-written checkpoint left by a crash: {leftover}")
+    accelerator.wait_for_everyone()
+    found = ckpt.complete_checkpoints(output_dir)
+    if not found:
+        accelerator.print(
+            f"--resume: no checkpoint in {ckpt.checkpoints_root(output_dir)}; starting fresh."
+        )
+        return []
+    intact, rng_only, damaged = [], [], []
+    for _, folder in reversed(found):
+        hard, rng = ckpt.checkpoint_problems(folder, accelerator.num_processes)
+        if hard:
+            damaged.append(f"{folder.name}: {'; '.join(hard)}")
+        else:
+            (rng_only if rng else intact).append((folder, rng))
+    candidates = intact + rng_only
+    if not candidates:
+        raise TrainingSetupError(
+            f"--resume: every checkpoint in {ckpt.checkpoints_root(output_dir)} is damaged "
+            f"({' / '.join(damaged)}). Start a new run with another --output-dir, or delete "
+            "that folder to start this run again from the beginning."
+        )
+    check_resumable(candidates[0][0], config)
+    return candidates
+
+
+def load_checkpoint(run, candidates: list[tuple[Path, list[str]]]) -> None:
+    """Load the first candidate that loads into ``run``; say what was passed over and why."""
+    accelerator = run.accelerator
+    newest = ckpt.latest_checkpoint(run.config.output_dir)
+    for folder, rng in candidates:
+        try:
+            accelerator.load_state(str(folder))
+            state = ckpt.read_state(folder)
+        except Exception as err:  # noqa: BLE001 - a damaged checkpoint: try the next one
+            first = (str(err).strip().splitlines() or [""])[0]
+            accelerator.print(
+                f"--resume: {folder.name} could not be loaded ({type(err).__name__}: {first}); "
+                "trying an older checkpoint."
+            )
+            continue
+        _report(accelerator, folder, newest, rng)
+        run.step, run.history = state["step"], state["history"]
+        accelerator.print(f"Resumed from {folder} at step {run.step} of {run.total_steps}.")
+        return
+    raise TrainingSetupError(
+        f"--resume: no checkpoint in {ckpt.checkpoints_root(run.config.output_dir)} could be "
+        "loaded (see above). Start a new run with another --output-dir."
+    )
+
+
+def _report(accelerator, folder: Path, newest: Path | None, rng: list[str]) -> None:
+    if newest is not None and folder != newest:
+        hard, newest_rng = ckpt.checkpoint_problems(newest, accelerator.num_processes)
+        why = "; ".join(hard + newest_rng) or "it could not be loaded"
+        accelerator.print(
+            f"Warning: the newest checkpoint {newest.name} is damaged ({why}); falling back to "
+            f"{folder.name}, the newest intact one (the steps after it are trained again)."
+        )
+    if rng:
+        accelerator.print(
+            f"Warning: the random state cannot be restored from {folder.name} "
+            f"({'; '.join(rng)}): dropout masks will differ from an uninterrupted run, so the "
+            "final weights will differ slightly."
+        )
