@@ -43,20 +43,17 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from course_utils import catalog
+
 OLAH_VERSION = "0.5.4"
 REPO_TYPES = ("models", "datasets", "spaces")
 DEFAULT_BRANCH = "main"
 _READINESS_PATH = "/api/models/hub-mirror/readiness-probe/revision/main"
 SERVER_SCRIPT = Path(__file__).resolve().with_name("hub_mirror_server.py")
 
-# Checkpoints the course downloads, served under their real Hub ids from the local stand-ins.
-COURSE_MODELS = (
-    "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-    "distilbert/distilgpt2",
-    "openai-community/gpt2",
-    "google-bert/bert-base-uncased",
-    "sshleifer/distilbart-cnn-12-6",
-)
+# Checkpoints the English chapters download, served under their real Hub ids from the local
+# stand-ins (every catalog model that has one).
+COURSE_MODELS = tuple(e.hub_id for e in catalog.ENTRIES if e.standin is not None and e.chapters)
 MRPC_REPO = "nyu-mll/glue"
 MRPC_SPLITS = ("train", "validation", "test")
 MRPC_LABELS = ("not_equivalent", "equivalent")

@@ -1,0 +1,185 @@
+"""The course's online code paths, for real, against a local Hub mirror (docs/hub-mirror.md).
+
+Each check runs in a child process whose environment is online (HF_HUB_OFFLINE unset) with
+HF_ENDPOINT pointing at the mirror and an empty HF_HOME of its own, so every file comes over HTTP
+from the mirror. Nothing here touches the internet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import hub_mirror as hm
+from hub_mirror import run_online
+
+pytest_plugins = ["online_fixtures"]
+
+ROOT = Path(__file__).resolve().parents[1]
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+
+
+def course(env: dict, *args: str, timeout: float = 60, check: bool = True):
+    """``course ARGS`` in a child process with ``env``; its CompletedProcess."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "course_utils.cli", *args],
+        env=env,
+        cwd=Path(env["HF_HOME"]).parent,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_resolve_checkpoint_and_pipeline_download_from_the_mirror(hub_online_env):
+    done = run_online(
+        """
+        from huggingface_hub import scan_cache_dir
+
+        from course_utils import pipeline, resolve_checkpoint
+
+        print("resolved:", resolve_checkpoint("distilbert-base-uncased-finetuned-sst-2-english"))
+        classifier = pipeline("sentiment-analysis", device="cpu")
+        print("label:", classifier("I've been waiting for a HuggingFace course my whole life.")[0]["label"])
+        print("cached:", sorted(r.repo_id for r in scan_cache_dir().repos))
+        """,
+        hub_online_env,
+    )
+    assert f"resolved: {SST2}" in done.stdout
+    assert re.search(r"label: (NEGATIVE|POSITIVE)", done.stdout)
+    assert SST2 in done.stdout.split("cached:")[1]
+    assert "stand-in" not in done.stdout + done.stderr  # the real (mirrored) repository was used
+    assert hub_online_env["HF_ENDPOINT"] in done.stdout  # "No model was supplied ... (URL)"
+
+
+def test_a_typo_gets_the_did_you_mean_from_the_hubs_answer(hub_online_env):
+    done = run_online(
+        """
+        from course_utils import CheckpointError, resolve_checkpoint
+
+        try:
+            resolve_checkpoint("distilbert/distilgtp2")
+        except CheckpointError as err:
+            print("error:", err)
+        """,
+        hub_online_env,
+    )
+    error = done.stdout.split("error:", 1)[1]
+    assert "was not found on the Hub at " + hub_online_env["HF_ENDPOINT"] in error
+    assert "'distilbert/distilgpt2'" in error
+
+
+def test_prefetch_sizes_come_from_the_mirror(hub_online_env, hub_mirror_repos):
+    done = course(hub_online_env, "prefetch", "3", "--dry-run")
+    bert = next(
+        line for line in done.stdout.splitlines() if "google-bert/bert-base-uncased" in line
+    )
+    assert bert.rstrip().endswith("Hub"), bert
+    repo = hm.repo_dir(hub_mirror_repos.root, "models", "google-bert/bert-base-uncased")
+    files = [p for p in repo.iterdir() if p.is_file()]
+    from course_utils.display import format_bytes
+
+    assert format_bytes(sum(p.stat().st_size for p in files)) in bert
+    assert "nyu-mll/glue (mrpc)" in done.stdout and "dry run: nothing downloaded" in done.stdout
+
+
+def test_prefetch_then_offline_uses_the_downloads(hub_online_env):
+    course(hub_online_env, "prefetch", "3", timeout=120)
+    offline = dict(hub_online_env, HF_HUB_OFFLINE="1")
+    done = run_online(
+        """
+        from course_utils import load_mrpc, resolve_checkpoint
+
+        print("checkpoint:", resolve_checkpoint("bert-base-uncased"))
+        mrpc = load_mrpc()
+        print("features:", mrpc["train"].features["label"].names)
+        """,
+        offline,
+    )
+    assert "checkpoint: google-bert/bert-base-uncased" in done.stdout  # from the cache
+    assert "stand-in" not in done.stdout
+    assert "Loaded MRPC from the cache" in done.stdout
+    assert "features: ['not_equivalent', 'equivalent']" in done.stdout
+
+
+def test_load_mrpc_goes_through_load_dataset(hub_online_env):
+    done = run_online(
+        """
+        from course_utils import load_mrpc
+
+        mrpc = load_mrpc()
+        print("rows:", {split: mrpc[split].num_rows for split in mrpc})
+        """,
+        hub_online_env,
+    )
+    assert "Loaded MRPC from the Hub (nyu-mll/glue" in done.stdout
+    assert "rows: {'train': 400, 'validation': 100, 'test': 100}" in done.stdout
+
+
+def test_doctor_reports_the_mirror_reachable(hub_online_env):
+    done = course(hub_online_env, "doctor")
+    line = next(x for x in done.stdout.splitlines() if x.startswith("Hugging Face Hub"))
+    assert line.split(None, 3)[-1].startswith(f"{hub_online_env['HF_ENDPOINT']} reachable")
+
+
+def test_doctor_with_the_mirror_stopped_names_both_ways_out(hub_mirror_repos, tmp_path):
+    with hm.HubMirror(hub_mirror_repos.root, tmp_path / "server") as mirror:
+        endpoint = mirror.endpoint
+    env = hm.online_env(endpoint, tmp_path / "hf_home")
+    done = course(env, "doctor", check=False)
+    assert done.returncode == 1  # a problem was found
+    assert f"{endpoint} NOT reachable" in done.stdout
+    advice = done.stdout.split("Advice:", 1)[1]
+    assert "HF_ENDPOINT" in advice and "HF_HUB_OFFLINE=1" in advice
+
+
+def test_chapter_2_runs_online_with_the_same_stored_outputs(hub_online_env):
+    """The notebook, executed online from the mirror: no stand-in, and every stored output
+    (the cells whose output is the same online and offline) comes out the same."""
+    notebook = ROOT / "notebooks" / "02_using_transformers.ipynb"
+    done = run_online(
+        """
+        import json, sys
+
+        import nbformat
+        from nbclient import NotebookClient
+
+        path = sys.argv[1]
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=300, resources={"metadata": {"path": sys.argv[2]}}).execute()
+        print(json.dumps([[c.source, c.get("outputs", [])] for c in nb.cells if c.cell_type == "code"]))
+        """,
+        hub_online_env,
+        timeout=300,
+        args=[str(notebook), str(notebook.parent)],
+    )
+    executed = json.loads(done.stdout.strip().splitlines()[-1])
+    import nbformat
+
+    stored = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    assert len(executed) == len(stored)
+    everything = json.dumps(executed)
+    assert "using a local stand-in" not in everything
+    for cell, (source, outputs) in zip(stored, executed, strict=True):
+        if "nbval-check-output" in cell.metadata.get("tags", []):
+            assert _texts(outputs) == _texts(cell.outputs), source[:200]
+
+
+def _texts(outputs) -> list[str]:
+    """What nbval compares: stream text and the text/plain of results (images aside)."""
+    texts = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            texts.append(out["text"])
+        elif "data" in out:
+            texts.append(out["data"].get("text/plain", ""))
+        elif out.get("output_type") == "error":
+            texts.append(f"{out['ename']}: {out['evalue']}")
+    return texts
