@@ -6,14 +6,15 @@ torch nor transformers: each public name below is loaded from its module on firs
 
 | module | concern |
 | --- | --- |
+| ``errors`` / ``paths`` | the base of the course's own errors; folders it reads and writes |
 | ``settings`` | every ``COURSE_*`` / offline setting read from the environment |
 | ``catalog`` | every model and dataset the course uses, with the real checkpoints' numbers |
 | ``hub`` | every call to the Hugging Face Hub (``HF_ENDPOINT``), with bounded time |
-| ``checkpoints`` | where a model's weights come from: Hub, cache, folder or stand-in |
+| ``checkpoints`` / ``model_config`` | where a model's weights come from; its config, no weights |
 | ``standins`` / ``standin_models`` / ``standin_tokenizers`` | the offline stand-ins |
 | ``memory`` / ``device`` / ``environment`` | will it fit, where to run, what this machine has |
 | ``pipelines`` / ``restored_qa`` / ``restored_seq2seq`` | the course's ``pipeline()`` |
-| ``mrpc`` / ``train_mrpc`` | chapter 3's data and training script |
+| ``mrpc`` / ``train_*`` | chapter 3's data and training script |
 | ``tokenizer_lab`` | chapter 2's tokenizer comparison |
 | ``prefetch`` / ``slides`` / ``cli`` | downloads ahead of time, slides, the ``course`` command |
 """

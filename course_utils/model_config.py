@@ -60,6 +60,7 @@ def load_config(model):
         return model
     if isinstance(model, dict):
         return config_from_dict(model)
+    checked = isinstance(model, Checkpoint) and model.origin == "hub"  # locate() asked the Hub
     if isinstance(model, Checkpoint | ModelName):
         if model.entry is not None and model.entry.config:
             return config_from_dict(model.entry.stored_config())
@@ -82,7 +83,7 @@ def load_config(model):
         return config_from_dict(entry.stored_config())
     if isinstance(model, os.PathLike) or looks_like_path(name):
         raise ConfigUnavailableError(f"{name} does not exist: check the path, or pass {EXPECTED}")
-    return _config_from_hub(name)
+    return _config_from_hub(name, checked)
 
 
 def _read_json(path: Path) -> dict:
@@ -98,12 +99,16 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _config_from_hub(name: str):
-    """The config.json of a Hub model outside the catalog (or from the HF cache offline)."""
+def _config_from_hub(name: str, checked: bool = False):
+    """The config.json of a Hub model outside the catalog (or from the HF cache offline).
+
+    Online, one bounded request first tells a missing repository from a Hub that does not
+    answer (``checked``: that request was made already).
+    """
     from transformers import AutoConfig
 
     repo_id = catalog.hub_id(name)
-    if not settings.offline_mode():
+    if not checked and not settings.offline_mode():
         try:
             hub.check_model_exists(repo_id)
         except (hub.RepoNotFoundError, hub.InvalidRepoIdError) as err:

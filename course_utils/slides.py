@@ -13,7 +13,7 @@ import html
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_utils.errors import CourseError
@@ -102,6 +102,7 @@ class ExportResult:
     notebook: Path
     output: Path
     slides: int
+    errors: list[str] = field(default_factory=list)  # cells that raised, when executed
 
 
 # --- slide metadata -------------------------------------------------------------------------
@@ -271,6 +272,22 @@ def _execute(nb, path: Path):
     return nb
 
 
+def cell_errors(nb) -> list[str]:
+    """``"cell N: Error: message"`` for every executed cell that raised, except the cells
+    marked as expected to raise (tag ``raises-exception`` or ``# NBVAL_RAISES_EXCEPTION``)."""
+    found = []
+    for number, cell in enumerate(nb.cells, 1):
+        tags = cell.get("metadata", {}).get("tags", [])
+        lines = [line.strip() for line in str(cell.get("source", "")).splitlines()]
+        if "raises-exception" in tags or "# NBVAL_RAISES_EXCEPTION" in lines:
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                message = (str(output.get("evalue", "")).splitlines() or [""])[0]
+                found.append(f"cell {number}: {output.get('ename', 'Error')}: {message}")
+    return found
+
+
 def export_notebook(
     path: Path, output_dir: Path, kind: str = "slides", execute: bool = False
 ) -> ExportResult:
@@ -325,7 +342,7 @@ def export_notebook(
         raise SlidesError(f"{path.name}: the export still loads {left[0]}; please report this")
     target.write_text(body, encoding="utf-8")
     count = sum(1 for t in slide_types(nb) if t in ("slide", "subslide"))
-    return ExportResult(path, target, count)
+    return ExportResult(path, target, count, cell_errors(nb) if execute else [])
 
 
 def _link_exported_notebooks(text: str, suffix: str) -> str:

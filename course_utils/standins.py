@@ -150,6 +150,15 @@ def ensure_standin(name: str) -> Path:
     return build_standin(name)
 
 
+def check_cache_writable(what: str = "cannot build stand-ins") -> Path:
+    """The stand-ins folder, created if needed; an error naming it and ``COURSE_CACHE`` if it
+    cannot be written (a file in the way, a read-only place)."""
+    try:
+        return writable_folder(standins_root(), settings.cache_root_origin())
+    except UnwritableFolderError as err:
+        raise StandinUnavailableError(f"{what}: {err}") from None
+
+
 def build_standin(name: str, force: bool = False) -> Path:
     """Build a catalog model's stand-in from scratch and move it into place atomically.
 
@@ -158,12 +167,7 @@ def build_standin(name: str, force: bool = False) -> Path:
     """
     entry = entry_for(name)
     final = standin_dir(entry)
-    try:
-        writable_folder(final.parent, settings.cache_root_origin())
-    except UnwritableFolderError as err:
-        raise StandinUnavailableError(
-            f"cannot build the stand-in for {entry.hub_id}: {err}"
-        ) from None
+    check_cache_writable(f"cannot build the stand-in for {entry.hub_id}")
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:

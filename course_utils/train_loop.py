@@ -109,6 +109,7 @@ def train(config: RunConfig) -> dict:
 def check_output_dir(output_dir: str) -> None:
     """The output folder and its checkpoints folder can be written (a file is in the way, or a
     read-only place, fails here, not at the first save)."""
+    writable_folder(output_dir, "--output-dir")
     writable_folder(ckpt.checkpoints_root(output_dir), "--output-dir")
     for name in ("model", "metrics.json"):
         path = Path(output_dir) / name

@@ -50,7 +50,6 @@ def resume_candidates(accelerator, config: RunConfig) -> list[tuple[Path, list[s
 def load_checkpoint(run, candidates: list[tuple[Path, list[str]]]) -> None:
     """Load the first candidate that loads into ``run``; say what was passed over and why."""
     accelerator = run.accelerator
-    newest = ckpt.latest_checkpoint(run.config.output_dir)
     for folder, rng in candidates:
         try:
             accelerator.load_state(str(folder))
@@ -62,7 +61,7 @@ def load_checkpoint(run, candidates: list[tuple[Path, list[str]]]) -> None:
                 "trying an older checkpoint."
             )
             continue
-        _report(accelerator, folder, newest, rng)
+        _report(run, folder, rng)
         run.step, run.history = state["step"], state["history"]
         accelerator.print(f"Resumed from {folder} at step {run.step} of {run.total_steps}.")
         return
@@ -72,13 +71,18 @@ def load_checkpoint(run, candidates: list[tuple[Path, list[str]]]) -> None:
     )
 
 
-def _report(accelerator, folder: Path, newest: Path | None, rng: list[str]) -> None:
-    if newest is not None and folder != newest:
-        hard, newest_rng = ckpt.checkpoint_problems(newest, accelerator.num_processes)
-        why = "; ".join(hard + newest_rng) or "it could not be loaded"
+def _report(run, folder: Path, rng: list[str]) -> None:
+    """Warn about the newer checkpoints passed over, and about an RNG state not restored."""
+    accelerator = run.accelerator
+    newer = [f for _, f in ckpt.complete_checkpoints(run.config.output_dir) if f.name > folder.name]
+    for other in reversed(newer):
+        hard, other_rng = ckpt.checkpoint_problems(other, accelerator.num_processes)
+        why = "; ".join(hard + other_rng) or "it could not be loaded"
+        accelerator.print(f"Warning: checkpoint {other.name} is damaged ({why}).")
+    if newer:
         accelerator.print(
-            f"Warning: the newest checkpoint {newest.name} is damaged ({why}); falling back to "
-            f"{folder.name}, the newest intact one (the steps after it are trained again)."
+            f"Falling back to {folder.name}, the newest intact checkpoint: the steps after it "
+            "are trained again."
         )
     if rng:
         accelerator.print(

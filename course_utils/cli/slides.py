@@ -43,18 +43,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from course_utils.paths import writable_folder
     from course_utils.slides import SlidesError, chapter_notebooks, export_notebook
 
-    output = Path(args.output).expanduser()
-    if output.exists() and not output.is_dir():
-        raise CommandError(f"--output {output} is a file, not a folder")
     try:
         notebooks = chapter_notebooks(args.chapter)
-        for path in notebooks:
-            result = export_notebook(path, output, kind=args.kind, execute=args.execute)
-            extra = f", {result.slides} slides" if args.kind == "slides" else ""
-            print(f"{path.name} -> {result.output}{extra}")
     except SlidesError as err:
         raise CommandError(str(err)) from None
+    output = writable_folder(args.output, "--output")
+    failed: list[str] = []
+    for path in notebooks:
+        try:
+            result = export_notebook(path, output, kind=args.kind, execute=args.execute)
+        except SlidesError as err:
+            raise CommandError(str(err)) from None
+        extra = f", {result.slides} slides" if args.kind == "slides" else ""
+        print(f"{path.name} -> {result.output}{extra}")
+        failed += [f"{path.name} {error}" for error in result.errors]
     print(f"open {output.resolve()} in a browser: it works with no network")
+    if failed:
+        raise CommandError(
+            f"{len(failed)} cell(s) raised an error while running ({'; '.join(failed[:3])}"
+            f"{'; ...' if len(failed) > 3 else ''}); the pages were written and show the errors"
+        )
     return 0

@@ -62,6 +62,10 @@ def run_build(args: argparse.Namespace) -> int:
     from course_utils.paths import folder_size
 
     hub_ids = _hub_ids(args.names)
+    try:
+        standins.check_cache_writable()
+    except standins.StandinUnavailableError as err:
+        raise CommandError(str(err)) from None
     start = time.perf_counter()
     with tqdm(hub_ids, desc="stand-ins", unit="model", leave=False) as bar:
         for hub_id in bar:

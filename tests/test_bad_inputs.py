@@ -1,0 +1,346 @@
+"""Bad input gets one clear paragraph, a recovery, or a correct result; never a traceback.
+
+Missing and damaged model folders, folders the course cannot write to (a file in the way, or a
+read-only place), memory checks that must answer the right question, pickled weights, and the
+small ones: ``course html --execute`` with a failing cell, ``standins build --force``, bad flags.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+import course_utils
+from course_utils import catalog, hub, memory, prefetch, settings, standins
+from course_utils.checkpoints import CheckpointError
+from course_utils.cli import main
+from course_utils.errors import CourseError
+
+GIB = 1024**3
+
+
+def one_line(err: str, command: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"course {command}: "), err
+    assert "Traceback" not in lines[0]
+    return lines[0]
+
+
+# --- folders that do not exist, or hold a damaged config ------------------------------------
+
+
+@pytest.mark.parametrize("online", [False, True], ids=["offline", "online"])
+def test_a_folder_that_does_not_exist_is_named(online, monkeypatch, tmp_path):
+    if online:  # a path is never sent to the Hub
+        monkeypatch.setattr(settings, "offline_mode", lambda: False)
+        monkeypatch.setattr(hub, "check_model_exists", pytest.fail)
+        monkeypatch.setattr(hub, "probe", pytest.fail)
+    for name in ("runs/mrpc/model", "./my-model", str(tmp_path / "nope"), "~/no-such-model-dir"):
+        with pytest.raises(CheckpointError, match="does not exist") as err:
+            course_utils.resolve_checkpoint(name)
+        assert name in str(err.value)
+        assert "HF cache" not in str(err.value) and "valid Hub id" not in str(err.value)
+
+
+def test_a_file_is_not_a_model_folder(tmp_path):
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"x")
+    with pytest.raises(CheckpointError, match="is a file, not a model folder"):
+        course_utils.resolve_checkpoint(str(weights))
+
+
+def test_a_broken_config_json_is_named(tmp_path, capsys):
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    config = folder / "config.json"
+    config.write_text('{"model_type": "bert",')
+    for call in (
+        lambda: course_utils.resolve_checkpoint(str(folder)),
+        lambda: course_utils.pipeline("text-classification", model=str(folder)),
+        lambda: course_utils.estimate_memory(folder),
+    ):
+        with pytest.raises(CourseError, match="JSONDecodeError") as err:
+            call()
+        assert str(config) in str(err.value)
+    assert main(["estimate", str(folder)]) == 2
+    assert str(config) in one_line(capsys.readouterr().err, "estimate")
+
+
+# --- folders the course cannot write to -------------------------------------------------------
+
+
+def _can_write(folder: Path) -> bool:
+    try:
+        (folder / ".course-write-test").mkdir()
+    except OSError:
+        return False
+    (folder / ".course-write-test").rmdir()
+    return True
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """An existing folder this process cannot write to. Permissions do not stop root (the
+    tests run as root in CI), so then a folder of a kernel file system (/sys, /proc) is used."""
+    candidate = tmp_path / "read-only"
+    candidate.mkdir()
+    candidate.chmod(0o555)
+    try:
+        for folder in (candidate, Path("/sys"), Path("/proc")):
+            if folder.is_dir() and not _can_write(folder):
+                yield folder
+                return
+        pytest.skip("no folder this process cannot write to (root without /sys or /proc)")
+    finally:
+        candidate.chmod(0o755)
+
+
+@pytest.fixture(params=["inside-a-file", "read-only"])
+def unwritable(request, tmp_path):
+    """A folder path that cannot be created: under a file, or under a read-only folder."""
+    if request.param == "inside-a-file":
+        blocker = tmp_path / "a-file"
+        blocker.write_text("not a folder")
+        return blocker / "sub"
+    return request.getfixturevalue("read_only_folder") / "course-test-folder"
+
+
+def test_course_cache_that_cannot_be_written(unwritable, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_CACHE", str(unwritable))
+    assert main(["standins", "build", "distilgpt2"]) == 2
+    line = one_line(capsys.readouterr().err, "standins")
+    assert str(unwritable) in line and f"COURSE_CACHE={unwritable}" in line
+    assert main(["standins", "clear"]) == 0  # nothing there to clear: a correct answer
+    with pytest.raises(CheckpointError) as err:
+        course_utils.pipeline("text-generation", model="distilgpt2")
+    assert str(unwritable) in str(err.value) and "COURSE_CACHE=" in str(err.value)
+
+
+def _tiny_notebook(folder: Path, *cells) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A title"), *cells]
+    path = folder / "07_tiny.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["slides", "html"])
+def test_export_output_that_cannot_be_written(kind, unwritable, tmp_path, capsys):
+    deck = _tiny_notebook(tmp_path)
+    assert main([kind, str(deck), "--output", str(unwritable)]) == 2
+    line = one_line(capsys.readouterr().err, kind)
+    assert str(unwritable) in line and "--output" in line
+
+
+def test_training_output_that_cannot_be_written_fails_before_training(unwritable, capsys):
+    assert main(["train-mrpc", "--output-dir", str(unwritable), "--max-steps", "1"]) == 2
+    captured = capsys.readouterr()
+    line = one_line(captured.err, "train-mrpc")
+    assert str(unwritable) in line and "--output-dir" in line
+    assert "Training" not in captured.out
+
+
+def test_training_with_an_unknown_checkpoint_is_one_line(tmp_path, capsys):
+    args = ["train-mrpc", "--checkpoint", "distillbert", "--output-dir", str(tmp_path / "run")]
+    assert main(args) == 2
+    line = one_line(capsys.readouterr().err, "train-mrpc")
+    assert "distillbert" in line and "did you mean" in line
+
+
+# --- memory checks answer the question that the load asks -------------------------------------
+
+
+@pytest.fixture
+def twenty_gib_free(monkeypatch):
+    monkeypatch.setattr(memory, "available_memory", lambda device=None: (20 * GIB, 24 * GIB, "RAM"))
+
+
+LLAMA = "meta-llama/Meta-Llama-3-8B"  # 8.0 B parameters, stored in bfloat16
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"model_kwargs": {"dtype": torch.bfloat16}},
+        {"dtype": "bfloat16"},
+        {"torch_dtype": "bf16"},
+    ],
+    ids=["auto", "model_kwargs", "dtype", "torch_dtype"],
+)
+def test_memory_check_uses_the_dtype_the_load_will_use(twenty_gib_free, kwargs):
+    # 16 GB of bf16 weights fit in 20 GiB: the check passes, and offline the catalog says this
+    # model is for memory checks only (nothing is ever loaded).
+    with pytest.raises(CheckpointError, match="memory checks only"):
+        course_utils.pipeline("text-generation", model=LLAMA, **kwargs)
+
+
+def test_memory_check_refuses_what_does_not_fit_in_the_dtype_asked_for(twenty_gib_free):
+    with pytest.raises(course_utils.ModelTooLargeError, match="in float32"):
+        course_utils.pipeline("text-generation", model=LLAMA, dtype=torch.float32)
+
+
+def test_auto_dtype_is_the_stored_dtype(tmp_path):
+    assert course_utils.estimate_memory(LLAMA, dtype="auto").dtype == "bfloat16"
+    config = {"model_type": "gpt2", "n_layer": 1, "n_embd": 8, "n_head": 2, "vocab_size": 10}
+    (tmp_path / "config.json").write_text(json.dumps({**config, "dtype": "float16"}))
+    assert course_utils.estimate_memory(tmp_path, dtype="auto").dtype == "float16"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert course_utils.estimate_memory(tmp_path, dtype="auto").dtype == "float32"
+
+
+def test_unknown_dtype_fails_before_anything_is_located(monkeypatch):
+    monkeypatch.setattr("course_utils.checkpoints.locate", pytest.fail)
+    with pytest.raises(ValueError, match="Unknown dtype 'float13'"):
+        course_utils.pipeline("text-generation", model="distilgpt2", dtype="float13")
+
+
+def test_bad_arguments_are_clear_errors():
+    with pytest.raises(CourseError, match="got None"):
+        course_utils.estimate_memory(None)
+    with pytest.raises(TypeError, match="training must be True or False, got 'no'"):
+        course_utils.estimate_memory("distilgpt2", training="no")
+    estimate = course_utils.estimate_memory("distilgpt2")
+    for available, total in ((10, -5), (-1, None), (100, 50), ("lots", None)):
+        with pytest.raises(ValueError, match="bytes"):
+            course_utils.check_fits(estimate, available_bytes=available, total_bytes=total)
+
+
+@pytest.mark.parametrize("value", ["1", "true", "Yes", "ON"])
+def test_switches_accept_true_yes_on(value, monkeypatch):
+    monkeypatch.setattr(memory, "available_memory", lambda device=None: (GIB, GIB, "RAM"))
+    monkeypatch.setenv("COURSE_ALLOW_TOO_LARGE", value)
+    monkeypatch.setenv("COURSE_FORCE_STANDINS", value)
+    assert settings.allow_too_large() and settings.force_standins()
+    assert course_utils.ensure_fits(LLAMA).verdict == "does not fit"  # warned, not refused
+
+
+@pytest.mark.parametrize("value", ["0", "false", "off", "", "2"])
+def test_switches_are_off_otherwise(value, monkeypatch):
+    monkeypatch.setattr(memory, "available_memory", lambda device=None: (GIB, GIB, "RAM"))
+    monkeypatch.setenv("COURSE_ALLOW_TOO_LARGE", value)
+    monkeypatch.setenv("COURSE_FORCE_STANDINS", value)
+    assert not settings.allow_too_large() and not settings.force_standins()
+    with pytest.raises(course_utils.ModelTooLargeError):
+        course_utils.ensure_fits(LLAMA)
+
+
+# --- safetensors first; pickled weights said out loud ---------------------------------------
+
+
+def _cached_repo(cache: Path, repo_id: str, files: list[str], missing: list[str] = ()) -> None:
+    """What the HF cache holds after a download: refs/main, a snapshot, .no_exist entries."""
+    commit = "b" * 40
+    folder = cache / f"models--{repo_id.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True, exist_ok=True)
+    (folder / "refs" / "main").write_text(commit)
+    for name, where in [(f, "snapshots") for f in files] + [(f, ".no_exist") for f in missing]:
+        path = folder / where / commit / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}" if where == "snapshots" else "")
+
+
+def test_pickled_weights_count_only_where_there_are_no_safetensors(monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    _cached_repo(tmp_path, "someone/old-model", ["config.json", "pytorch_model.bin"])
+    assert not hub.is_cached("someone/old-model")  # the repo may have safetensors: not known
+    _cached_repo(tmp_path, "someone/old-model", [], missing=list(hub.SAFETENSORS_FILES))
+    assert hub.is_cached("someone/old-model")  # the Hub said it has none
+    _cached_repo(tmp_path, "someone/new-model", ["config.json", "model.safetensors"])
+    assert hub.is_cached("someone/new-model")
+
+
+def test_prefetch_says_before_downloading_that_weights_are_pickled(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import huggingface_hub
+    from huggingface_hub.hf_api import RepoSibling
+
+    files = {"config.json": 10, "pytorch_model.bin": 1000, "tf_model.h5": 1000, "vocab.txt": 5}
+    info = SimpleNamespace(siblings=[RepoSibling(n, size=s) for n, s in files.items()])
+    calls = []
+    monkeypatch.setattr(settings, "offline_mode", lambda: False)
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", lambda *a, **k: info)
+    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", lambda *a, **k: info)
+    monkeypatch.setattr(
+        huggingface_hub, "snapshot_download", lambda repo, **k: print("DOWNLOADING", k)
+    )
+    monkeypatch.setattr(prefetch, "download_dataset", lambda item: None)
+    monkeypatch.setattr(hub, "confirm_absent", lambda repo, names: calls.append((repo, names)))
+    assert main(["prefetch", "3"]) == 0
+    out = capsys.readouterr().out
+    note = out.index("only pickled ones (pytorch_model.bin)")
+    assert "weights_only" in out[note : note + 300]
+    assert note < out.index("DOWNLOADING")
+    assert "'allow_patterns': ['config.json', 'pytorch_model.bin', 'vocab.txt']" in out
+    assert calls == [("google-bert/bert-base-uncased", hub.SAFETENSORS_FILES)]
+
+
+# --- the small ones ---------------------------------------------------------------------------
+
+
+def test_html_execute_fails_when_a_cell_raises(tmp_path, capsys):
+    expected = nbformat.v4.new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]})
+    deck = _tiny_notebook(
+        tmp_path,
+        nbformat.v4.new_code_cell("print('fine')"),
+        expected,
+        nbformat.v4.new_code_cell("{}['missing']"),
+    )
+    assert main(["html", str(deck), "--execute", "--output", str(tmp_path / "out")]) == 2
+    line = one_line(capsys.readouterr().err, "html")
+    assert "1 cell(s) raised" in line and "cell 4: KeyError" in line
+    assert "ZeroDivisionError" not in line  # the cell tagged raises-exception is expected to
+    assert (tmp_path / "out" / "07_tiny.html").is_file()  # written, showing the error
+
+
+def test_standins_build_force_replaces_the_folder(monkeypatch, tmp_path, capsys):
+    from course_utils import standin_models
+
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    builds = []
+
+    def fake_build(folder, entry):  # the real builders are tested in test_standins.py
+        builds.append(entry.hub_id)
+        (Path(folder) / "config.json").write_text(json.dumps({"build": len(builds)}))
+
+    monkeypatch.setattr(standin_models, "build", fake_build)
+    folder = standins.ensure_standin("distilgpt2")
+    first = os.stat(folder).st_ino
+    assert main(["standins", "build", "distilgpt2"]) == 0
+    assert os.stat(folder).st_ino == first and len(builds) == 1  # intact: kept
+    capsys.readouterr()
+    assert main(["standins", "build", "distilgpt2", "--force"]) == 0
+    assert "built distilbert/distilgpt2" in capsys.readouterr().out
+    assert os.stat(folder).st_ino != first and len(builds) == 2
+    assert json.loads((folder / "config.json").read_text()) == {"build": 2}
+    assert standins.is_built("distilgpt2")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["estimate", "gpt2", "--bogus"],
+        ["standins", "build", "--bogus"],
+        ["train-mrpc", "--epochs", "x"],
+    ],
+)
+def test_a_bad_flag_shows_the_subcommand_usage(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    command = " ".join(a for a in args[:2] if not a.startswith("-") and a != "gpt2")
+    assert capsys.readouterr().err.startswith(f"usage: course {command} ")
+
+
+def test_catalog_entries_record_a_dtype_the_memory_check_knows():
+    for entry in catalog.ENTRIES:
+        assert memory.normalize_dtype(entry.dtype) == entry.dtype, entry.hub_id
