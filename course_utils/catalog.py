@@ -41,6 +41,9 @@ class CatalogEntry:
     notes: str = ""
     standin: StandinSpec | None = None  # None: memory checks only, never loaded
     dtype: str = "float32"  # the dtype its weights are stored in (what dtype="auto" loads)
+    # Other editions of the course whose own sections use it: (edition, its chapters) pairs,
+    # e.g. (("zh-CN", (1, 2)),). ``chapters`` stays the English chapters.
+    editions: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @property
     def short_name(self) -> str:
@@ -396,6 +399,92 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         notes="gated: ask for access on its Hub page first",
         dtype="bfloat16",
     ),
+    # --- the zh-CN edition's Chinese sections ---------------------------------------------
+    CatalogEntry(
+        "google-bert/bert-base-chinese",
+        "fill-mask",
+        "bert",
+        "BertForMaskedLM",
+        102_290_312,
+        412_400_000,
+        aliases=("bert-base-chinese",),
+        config=dict(
+            model_type="bert",
+            architectures=["BertForMaskedLM"],
+            vocab_size=21128,
+            hidden_size=768,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            intermediate_size=3072,
+            max_position_embeddings=512,
+            type_vocab_size=2,
+            pad_token_id=0,
+        ),
+        notes="mask token [MASK]; character-level: every Chinese character is one token",
+        standin=StandinSpec("chinese_wordpiece_encoder"),
+        editions=(("zh-CN", (1, 2, 3)),),
+    ),
+    CatalogEntry(
+        "uer/roberta-base-finetuned-jd-binary-chinese",
+        "text-classification",
+        "bert",
+        "BertForSequenceClassification",
+        102_269_186,
+        409_200_000,
+        config=dict(
+            model_type="bert",
+            architectures=["BertForSequenceClassification"],
+            vocab_size=21128,
+            hidden_size=768,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            intermediate_size=3072,
+            max_position_embeddings=512,
+            type_vocab_size=2,
+            pad_token_id=0,
+            id2label={0: "negative (stars 1, 2 and 3)", 1: "positive (stars 4 and 5)"},
+        ),
+        notes="Chinese sentiment (JD.com product reviews); a BERT despite its name, with the "
+        "bert-base-chinese vocabulary; its main branch had no safetensors in 2025, only "
+        "pytorch_model.bin",
+        standin=StandinSpec("chinese_wordpiece_encoder"),
+        editions=(("zh-CN", (1,)),),
+    ),
+    CatalogEntry(
+        "Helsinki-NLP/opus-mt-zh-en",
+        "translation",
+        "marian",
+        "MarianMTModel",
+        77_943_296,
+        315_300_000,
+        aliases=("opus-mt-zh-en",),
+        config=dict(
+            model_type="marian",
+            architectures=["MarianMTModel"],
+            vocab_size=65001,
+            d_model=512,
+            encoder_layers=6,
+            decoder_layers=6,
+            encoder_attention_heads=8,
+            decoder_attention_heads=8,
+            encoder_ffn_dim=2048,
+            decoder_ffn_dim=2048,
+            max_position_embeddings=512,
+            pad_token_id=65000,
+            decoder_start_token_id=65000,
+        ),
+        notes="Chinese -> English",
+        standin=StandinSpec(
+            "marian_mt",
+            options=(
+                ("source", "zh"),
+                ("target", "en"),
+                ("source_lang", "zho"),
+                ("target_lang", "eng"),
+            ),
+        ),
+        editions=(("zh-CN", (1,)),),
+    ),
 )
 
 
@@ -433,6 +522,12 @@ def did_you_mean(name: str, limit: int = 3) -> str:
 def for_chapter(chapter: int) -> list[CatalogEntry]:
     """The entries a chapter uses, memory-only ones included."""
     return [e for e in ENTRIES if chapter in e.chapters]
+
+
+def for_edition(edition: str, chapter: int) -> list[CatalogEntry]:
+    """The entries a chapter's own sections use in another edition (e.g. ``"zh-CN"``), beyond
+    the English chapter's (:func:`for_chapter`)."""
+    return [e for e in ENTRIES if chapter in dict(e.editions).get(edition, ())]
 
 
 @dataclass(frozen=True)

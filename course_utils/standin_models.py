@@ -199,6 +199,87 @@ def opus_mt_fr_en(folder: Path, entry: CatalogEntry) -> None:
     _save(model, folder)
 
 
+def chinese_wordpiece_encoder(folder: Path, entry: CatalogEntry) -> None:
+    """A BERT of the entry's model class with bert-base-chinese's character-level WordPiece
+    (the vocabulary the bert-base-chinese family shares); label maps come from the entry."""
+    import transformers
+
+    tokenizer = tok.chinese_wordpiece(transformers.BertTokenizer, folder)
+    config = tiny_config(
+        "bert", len(tokenizer), pad_token_id=tokenizer.pad_token_id, **_labels(entry)
+    )
+    _save(getattr(transformers, entry.model_class)(config), folder)
+
+
+def marian_mt(
+    folder: Path,
+    entry: CatalogEntry,
+    source: str = "fr",
+    target: str = "en",
+    source_lang: str | None = None,
+    target_lang: str | None = None,
+) -> None:
+    """An opus-mt Marian model for the corpus sections ``source`` -> ``target``.
+
+    ``source_lang`` / ``target_lang`` are what the real tokenizer_config.json records (for
+    opus-mt-zh-en: ``zho`` and ``eng``). Special ids and generation settings are the real
+    opus-mt ones (``</s>`` = 0, ``<pad>`` last, four beams), except ``max_length``: see
+    :data:`MARIAN_MAX_LENGTH`.
+    """
+    from transformers import GenerationConfig, MarianMTModel, MarianTokenizer
+
+    vocab = tok.marian_sentencepiece(folder, source=tok.corpus(source), target=tok.corpus(target))
+    tokenizer = MarianTokenizer(
+        str(folder / "source.spm"),
+        str(folder / "target.spm"),
+        str(folder / "vocab.json"),
+        source_lang=source_lang or source,
+        target_lang=target_lang or target,
+        model_max_length=512,
+    )
+    tokenizer.save_pretrained(folder)
+    pad, eos = vocab["<pad>"], vocab["</s>"]
+    config = tiny_config(
+        "marian",
+        len(vocab),
+        layers=1,
+        pad_token_id=pad,
+        eos_token_id=eos,
+        bos_token_id=eos,
+        forced_eos_token_id=eos,
+        decoder_start_token_id=pad,
+        scale_embedding=True,
+        activation_function="swish",
+    )
+    model = MarianMTModel(config)
+    _write_target_side_only(model, folder, vocab)
+    model.generation_config = GenerationConfig(
+        bad_words_ids=[[pad]],
+        bos_token_id=eos,
+        decoder_start_token_id=pad,
+        eos_token_id=eos,
+        forced_eos_token_id=eos,
+        max_length=MARIAN_MAX_LENGTH,
+        num_beams=4,
+        pad_token_id=pad,
+    )
+    _save(model, folder)
+
+
+def _write_target_side_only(model, folder: Path, vocab: dict[str, int]) -> None:
+    """Random weights would write pieces of either language (the vocabulary is shared); a
+    large negative ``final_logits_bias`` on source-only pieces keeps the output in the target
+    language, as a trained model's is (a zh->en stand-in writes English-looking text)."""
+    import sentencepiece as spm
+    import torch
+
+    target = spm.SentencePieceProcessor(model_file=str(folder / "target.spm"))
+    pieces = {target.id_to_piece(i) for i in range(target.get_piece_size())}
+    source_only = [i for piece, i in vocab.items() if piece not in pieces and piece != "<pad>"]
+    with torch.no_grad():
+        model.final_logits_bias[0, source_only] = -100.0
+
+
 BUILDERS: dict[str, Callable[..., None]] = {
     builder.__name__: builder
     for builder in (
@@ -210,6 +291,8 @@ BUILDERS: dict[str, Callable[..., None]] = {
         bart_mnli,
         distilbart_cnn,
         opus_mt_fr_en,
+        chinese_wordpiece_encoder,
+        marian_mt,
     )
 }
 
