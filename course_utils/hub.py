@@ -150,7 +150,9 @@ class Probe:
 def probe(
     repo_id: str = PROBE_REPO, repo_type: str = "model", timeout: float | None = None
 ) -> Probe:
-    """One HEAD request for a small file of ``repo_id``; any HTTP answer means reachable."""
+    """One HEAD request for a small file of ``repo_id``. Any HTTP answer below 500 means
+    reachable (404 and 401 too: the server answered); a 5xx is what a proxy or mirror says
+    when it cannot reach the Hub itself, so it counts as no answer."""
     from huggingface_hub.utils import get_session
 
     prefix = "datasets/" if repo_type == "dataset" else ""
@@ -162,7 +164,9 @@ def probe(
         if not is_network_error(err):
             raise
         return Probe(endpoint(), time.monotonic() - start, error=type(err).__name__)
-    return Probe(endpoint(), time.monotonic() - start, status=response.status_code)
+    status = response.status_code
+    error = f"HTTP {status}" if status >= 500 else None
+    return Probe(endpoint(), time.monotonic() - start, error=error, status=status)
 
 
 def ensure_reachable(

@@ -80,6 +80,15 @@ class HubState:
 
     unreachable: hub.HubUnreachableError | None = None
 
+    @classmethod
+    def probe(cls) -> HubState:
+        """One bounded request before anything else, so a silent Hub is known at once."""
+        try:
+            hub.ensure_reachable("nothing can be listed or downloaded")
+        except hub.HubUnreachableError as err:
+            return cls(err)
+        return cls()
+
     def file_sizes(self, item: PrefetchItem) -> dict[str, int | None] | None:
         """The repository's files and sizes; ``None`` (with a note on the item) on failure."""
         if self.unreachable is not None:
@@ -152,6 +161,12 @@ def chapter_models(chapters: list[int]) -> tuple[dict[str, list[int]], list[str]
     return wanted, skipped
 
 
+def downloads_anything(chapters: list[int]) -> bool:
+    """Whether the chapters use any checkpoint or dataset that can be downloaded."""
+    wanted, _ = chapter_models(chapters)
+    return bool(wanted) or any(catalog.datasets_for_chapter(c) for c in chapters)
+
+
 def _memory_verdict(hub_id: str) -> tuple[bool, str]:
     from course_utils.memory import check_fits, estimate_memory
 
@@ -161,12 +176,12 @@ def _memory_verdict(hub_id: str) -> tuple[bool, str]:
 
 
 def build_plan(
-    chapters: list[int], allow_too_large: bool
+    chapters: list[int], allow_too_large: bool, state: HubState | None = None
 ) -> tuple[list[PrefetchItem], list[str], HubState]:
     """Items to fetch, the messages of what is skipped (memory-only or too large), and what
     the Hub answered (``state.unreachable`` is set when it did not)."""
     wanted, skipped = chapter_models(chapters)
-    state = HubState()
+    state = state or HubState()
     items: list[PrefetchItem] = []
     for hub_id, used_in in wanted.items():
         fits, verdict = _memory_verdict(hub_id)

@@ -275,6 +275,7 @@ def test_prefetch_says_before_downloading_that_weights_are_pickled(monkeypatch, 
     )
     monkeypatch.setattr(prefetch, "download_dataset", lambda item: None)
     monkeypatch.setattr(hub, "confirm_absent", lambda repo, names: calls.append((repo, names)))
+    monkeypatch.setattr(hub, "probe", lambda *a, **k: hub.Probe(hub.endpoint(), 0.1, status=200))
     assert main(["prefetch", "3"]) == 0
     out = capsys.readouterr().out
     note = out.index("only pickled ones (pytorch_model.bin)")

@@ -205,3 +205,21 @@ def test_hub_timeout_setting_is_checked(monkeypatch, capsys):
         hub.request_timeout()
     monkeypatch.setenv("COURSE_HUB_TIMEOUT", "2.5")
     assert hub.request_timeout() == 2.5
+
+
+def test_a_proxy_that_cannot_reach_the_hub_counts_as_no_answer(monkeypatch):
+    """A proxy or mirror answers 502/504 when it cannot reach the Hub itself."""
+    import httpx2
+    import huggingface_hub
+    from huggingface_hub.utils import _http
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("COURSE_FORCE_STANDINS", raising=False)
+    huggingface_hub.set_client_factory(
+        lambda: httpx2.Client(transport=httpx2.MockTransport(lambda r: httpx2.Response(502)))
+    )
+    try:
+        with pytest.raises(CheckpointError, match=r"could not be reached \(HTTP 502 after"):
+            course_utils.resolve_checkpoint("distilgpt2")
+    finally:
+        huggingface_hub.set_client_factory(_http.default_client_factory)

@@ -8,6 +8,7 @@ import huggingface_hub
 import pytest
 from huggingface_hub.hf_api import RepoSibling
 
+from course_utils import hub as course_hub
 from course_utils import prefetch, settings
 from course_utils.cli import main
 
@@ -83,6 +84,13 @@ class FakeHub:
             print(f"DOWNLOADING {item.repo_id}")
             hub.calls.append(("load_dataset", item.repo_id, item.subset))
 
+        def probe(*args, **kwargs):
+            hub.calls.append(("probe",))
+            if hub.unreachable:
+                return course_hub.Probe(course_hub.endpoint(), 0.1, error="ConnectError")
+            return course_hub.Probe(course_hub.endpoint(), 0.1, status=200)
+
+        monkeypatch.setattr(course_hub, "probe", probe)
         monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
         monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", dataset_info)
         monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
@@ -187,15 +195,31 @@ def test_unreachable_hub_falls_back_to_catalog_sizes(monkeypatch, capsys):
     assert main(["prefetch", "3", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert out.count("the Hub did not answer; catalog size shown") == 2
-    assert "could not be reached (ConnectionError after" in out
-    # The first failure stops the planning from asking again: one request, not one per repo.
-    assert len(hub.named("model_info")) + len(hub.named("dataset_info")) == 1
+    assert "could not be reached (ConnectError after" in out
+    # One probe, and no metadata request once it went unanswered.
+    assert hub.named("probe") == [("probe",)]
+    assert not hub.named("model_info") and not hub.named("dataset_info")
 
+    hub.calls.clear()
     assert main(["prefetch", "3"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("course prefetch: nothing was downloaded: the Hugging Face Hub at")
     assert "HF_ENDPOINT" in line and "HF_HUB_OFFLINE=1" in line
-    assert not hub.named("snapshot_download")
+    assert hub.calls == [("probe",)]  # failed before planning: no memory checks, no downloads
+
+
+def test_a_hub_that_stops_answering_is_not_asked_again(monkeypatch, capsys):
+    hub = FakeHub(monkeypatch)
+    real_model_info = huggingface_hub.HfApi.model_info
+
+    def model_info(api, repo_id, **kwargs):
+        hub.unreachable = True  # answers the probe, then goes silent
+        return real_model_info(api, repo_id, **kwargs)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
+    assert main(["prefetch", "3", "--dry-run"]) == 0
+    assert len(hub.named("model_info")) + len(hub.named("dataset_info")) == 1
+    assert capsys.readouterr().out.count("the Hub did not answer; catalog size shown") == 2
 
 
 def _fake_cached_model(cache, repo_id):

@@ -112,7 +112,10 @@ def run_prefetch(args: argparse.Namespace) -> int:
         )
 
     print(f"Chapter {_chapters_text(chapters)}: checking sizes on the Hub (no weights yet)...")
-    items, skipped, state = prefetch.build_plan(chapters, args.allow_too_large)
+    state = prefetch.HubState.probe() if prefetch.downloads_anything(chapters) else None
+    if state is not None and state.unreachable is not None and not args.dry_run:
+        raise CommandError(f"nothing was downloaded: {state.unreachable}")
+    items, skipped, state = prefetch.build_plan(chapters, args.allow_too_large, state)
     total = print_plan(items, skipped)
     if args.dry_run:
         if state.unreachable is not None:
