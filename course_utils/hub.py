@@ -22,12 +22,15 @@ from dataclasses import dataclass
 
 from course_utils import settings
 from course_utils.errors import CourseError
+from course_utils.hub_access import (
+    LOGIN_HOW,
+    AccessResult,
+    gated_answer,
+    http_answer,
+    validate_repo_id,
+)
 
 MIRROR_EXAMPLE = "https://hf-mirror.com"
-LOGIN_HOW = (
-    "run `hf auth login` in a terminal or "
-    "`from huggingface_hub import notebook_login; notebook_login()`"
-)
 # Weights the course loads; pickled copies count only where a repository has nothing else.
 SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
 PICKLED_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -184,6 +187,7 @@ def check_model_exists(repo_id: str, timeout: float | None = None) -> None:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import GatedRepoError
 
+    _warm_headers()
     start = time.monotonic()
     try:
         HfApi().model_info(repo_id, timeout=request_timeout(timeout))
@@ -202,12 +206,21 @@ def repo_file_sizes(
     from huggingface_hub import HfApi
 
     info = HfApi().dataset_info if repo_type == "dataset" else HfApi().model_info
+    _warm_headers()
     start = time.monotonic()
     try:
         siblings = info(repo_id, files_metadata=True, timeout=request_timeout(timeout)).siblings
     except Exception as err:
         raise _hub_error(err, repo_id, start, f"the files of {repo_id} cannot be listed") from None
     return {s.rfilename: s.size for s in siblings or []}
+
+
+def _warm_headers() -> None:
+    """Build the request headers once before timing a request: the first build may import
+    torch (for the user agent), which is not time spent waiting for the Hub."""
+    from huggingface_hub.utils import build_hf_headers
+
+    build_hf_headers()
 
 
 def _hub_error(err: Exception, repo_id: str, start: float, what: str) -> Exception:
@@ -269,46 +282,10 @@ def login_status(online: bool) -> tuple[bool, str | None]:
 
 # --- gated repositories ----------------------------------------------------------------------
 
-ACCESS_STATUSES = ("ok", "offline", "not logged in", "no access", "not found", "error")
-
-
-@dataclass(frozen=True)
-class AccessResult:
-    """The answer for one repository: ``status`` (one of ``ACCESS_STATUSES``) and what to do."""
-
-    repo_id: str
-    status: str
-    message: str
-    url: str
-    logged_in: bool
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    def __str__(self) -> str:
-        return f"{self.repo_id}: {self.status.upper()}. {self.message}"
-
 
 def repo_url(repo_id: str, repo_type: str = "model") -> str:
     prefix = {"model": "", "dataset": "datasets/", "space": "spaces/"}[repo_type]
     return f"{endpoint()}/{prefix}{repo_id}"
-
-
-def _validate(repo_id: str, repo_type: str) -> None:
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-    if repo_type not in ("model", "dataset", "space"):
-        raise ValueError(f"repo_type={repo_type!r}: use 'model', 'dataset' or 'space'.")
-    example = "write it as 'namespace/name', e.g. 'meta-llama/Meta-Llama-3-8B'"
-    try:
-        validate_repo_id(repo_id)
-    except HFValidationError as err:
-        raise ValueError(
-            f"{repo_id!r} is not a repository id: {example} (copy it from the model page's title)."
-        ) from err
-    if "/" not in repo_id:
-        raise ValueError(f"{repo_id!r} has no namespace: {example}.")
 
 
 def check_repo_access(
@@ -321,7 +298,7 @@ def check_repo_access(
     ``"ok"``, ``"not logged in"``, ``"no access"`` (gated: request access on the repository
     page) and ``"not found"``. The token is read only to know whether one exists.
     """
-    _validate(repo_id, repo_type)
+    validate_repo_id(repo_id, repo_type)
     url = repo_url(repo_id, repo_type)
     logged_in = bool(login_status(online=False)[0])
 
@@ -346,7 +323,7 @@ def check_repo_access(
         )
         hf_raise_for_status(response)
     except GatedRepoError as err:
-        return result(*_gated_answer(err, logged_in, url))
+        return result(*gated_answer(err, logged_in, url))
     except RepositoryNotFoundError:
         hint = "" if logged_in else f" If it is private, log in first: {LOGIN_HOW}."
         return result(
@@ -354,7 +331,7 @@ def check_repo_access(
             f"No such repository, or it is private: check the id on {endpoint()}.{hint}",
         )
     except HfHubHTTPError as err:
-        return result(*_http_answer(err, logged_in))
+        return result(*http_answer(err, logged_in))
     except Exception as err:
         if not is_network_error(err):
             raise
@@ -366,35 +343,3 @@ def check_repo_access(
         )
     how = "your login has access" if logged_in else "a public repository; no login needed"
     return result("ok", f"You can download it ({how}).")
-
-
-def _gated_answer(err: BaseException, logged_in: bool, url: str) -> tuple[str, str]:
-    if not logged_in:
-        return (
-            "not logged in",
-            f"This repository is gated and you are not logged in: {LOGIN_HOW}, "
-            f"then request access on {url}.",
-        )
-    if "awaiting" in str(err).lower() or "pending" in str(err).lower():
-        return (
-            "no access",
-            "You asked for access and the request is awaiting review by the authors; "
-            f"check its state on {url}.",
-        )
-    return (
-        "no access",
-        f"You are logged in, but this account has no access yet: request it on {url} "
-        "(approval can take from minutes to days).",
-    )
-
-
-def _http_answer(err, logged_in: bool) -> tuple[str, str]:
-    code = err.response.status_code if err.response is not None else None
-    if code == 401 and logged_in:
-        return (
-            "not logged in",
-            f"The Hub rejected your saved token (expired or revoked): {LOGIN_HOW} again.",
-        )
-    if code == 401:
-        return "not logged in", f"The Hub asks you to log in: {LOGIN_HOW}."
-    return "error", f"The Hub answered HTTP {code}; try again later."
