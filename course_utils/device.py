@@ -43,25 +43,31 @@ def is_available(device_type: str) -> bool:
     return False
 
 
-def _parse_override(value: str) -> torch.device:
+def _parse_override(value: str, label: str = DEVICE_ENV_VAR) -> torch.device:
+    """``value`` as a device available here; ``label`` names where it came from."""
     text = value.strip().lower()
     device_type = text.split(":", 1)[0]
+    instead = f"unset {DEVICE_ENV_VAR}" if label == DEVICE_ENV_VAR else f"leave {label} out"
     if device_type not in KNOWN_DEVICE_TYPES:
         raise DeviceError(
-            f"{DEVICE_ENV_VAR}={value!r} is not a device this course knows. "
+            f"{label}={value!r} is not a device this course knows. "
             f"Use one of {', '.join(KNOWN_DEVICE_TYPES)} (optionally with an index, e.g. cuda:1), "
-            f"or unset {DEVICE_ENV_VAR} to pick automatically."
+            f"or {instead} to pick automatically."
         )
     try:
         device = torch.device(text)
     except RuntimeError as err:
-        raise DeviceError(
-            f"{DEVICE_ENV_VAR}={value!r} is not a valid device string: {err}"
-        ) from None
+        raise DeviceError(f"{label}={value!r} is not a valid device string: {err}") from None
     if not is_available(device_type):
         raise DeviceError(
-            f"{DEVICE_ENV_VAR}={value!r} asks for {device_type}, but no {device_type} device is "
-            f"available in this process. Unset {DEVICE_ENV_VAR} to pick automatically."
+            f"{label}={value!r} asks for {device_type}, but no {device_type} device is "
+            f"available in this process. {instead.capitalize()} to pick automatically."
+        )
+    count = torch.cuda.device_count() if device_type == "cuda" else None
+    if count is not None and device.index is not None and device.index >= count:
+        raise DeviceError(
+            f"{label}={value!r}: this machine has {count} CUDA device(s), cuda:0 to "
+            f"cuda:{count - 1}. {instead.capitalize()} to pick automatically."
         )
     return device
 
@@ -70,7 +76,7 @@ def pick_device(preferred: str | None = None) -> torch.device:
     """Return the best available device, or the one named by ``preferred`` / ``COURSE_DEVICE``."""
     override = preferred if preferred is not None else settings.device_override()
     if override and override.strip():
-        return _parse_override(override)
+        return _parse_override(override, "device" if preferred is not None else DEVICE_ENV_VAR)
     for device_type in ("cuda", "mps", "xpu"):
         if is_available(device_type):
             return torch.device(device_type)

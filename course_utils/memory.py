@@ -269,7 +269,7 @@ def available_memory(device=None) -> tuple[int, int, str]:
     """(available, total, kind) bytes for the device: free GPU memory, or system RAM."""
     from course_utils.device import accelerator_memory, pick_device
 
-    device = torch.device(device) if device is not None else pick_device()
+    device = pick_device(str(device)) if device is not None else pick_device()
     if device.type in ("cuda", "xpu"):
         mem = accelerator_memory(device)
         if mem.total_bytes is not None:

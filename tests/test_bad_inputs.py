@@ -153,6 +153,14 @@ def test_training_with_an_unknown_checkpoint_is_one_line(tmp_path, capsys):
     assert "distillbert" in line and "did you mean" in line
 
 
+@pytest.mark.parametrize("device", ["bogus", "cuda:99"])
+def test_estimate_on_a_device_that_is_not_here_is_one_line(device, capsys):
+    assert main(["estimate", "distilgpt2", "--device", device]) == 2
+    captured = capsys.readouterr()
+    assert f"--device '{device}'" in one_line(captured.err, "estimate")
+    assert captured.out == ""  # checked before anything is estimated
+
+
 # --- memory checks answer the question that the load asks -------------------------------------
 
 

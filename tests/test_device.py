@@ -34,8 +34,14 @@ def test_override_wins_over_automatic_choice(no_accelerators, monkeypatch):
 
 def test_override_with_index(no_accelerators, monkeypatch):
     no_accelerators["cuda"] = True
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setenv("COURSE_DEVICE", "cuda:1")
     assert pick_device() == torch.device("cuda", 1)
+    monkeypatch.setenv("COURSE_DEVICE", "cuda:2")
+    with pytest.raises(DeviceError, match="2 CUDA device"):
+        pick_device()
+    with pytest.raises(DeviceError, match=r"(?i)device=.cuda:2.*leave device out"):
+        pick_device("cuda:2")
 
 
 def test_unknown_override_is_a_clear_error(no_accelerators, monkeypatch):

@@ -61,17 +61,19 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 
 def run_estimate(args: argparse.Namespace) -> int:
-    from course_utils.device import DeviceError
+    from course_utils.device import DeviceError, pick_device
     from course_utils.memory import ConfigUnavailableError, check_fits, estimate_memory
 
+    try:
+        device = pick_device(args.device) if args.device is not None else None
+    except DeviceError as err:  # checked first: nothing is printed before the error
+        message = str(err).replace("device=", "--device ").replace("device out", "--device out")
+        raise CommandError(message) from None
     try:
         estimate = estimate_memory(args.model, dtype=args.dtype, training=args.training)
     except (ConfigUnavailableError, ValueError, TypeError) as err:
         raise CommandError(str(err).replace("\n", " ")) from None
     print(estimate)
     print()
-    try:
-        print(check_fits(estimate, device=args.device))
-    except (DeviceError, RuntimeError, ValueError) as err:  # e.g. an unknown device string
-        raise CommandError(str(err)) from None
+    print(check_fits(estimate, device=device))
     return 0
