@@ -16,6 +16,7 @@ torch nor transformers: each public name below is loaded from its module on firs
 | ``pipelines`` / ``restored_qa`` / ``restored_seq2seq`` | the course's ``pipeline()`` |
 | ``mrpc`` / ``train_*`` | chapter 3's data and training script |
 | ``tokenizer_lab`` | chapter 2's tokenizer comparison |
+| ``fonts`` | Chinese labels in plots (the course's CJK font) |
 | ``prefetch`` / ``slides`` / ``cli`` | downloads ahead of time, slides, the ``course`` command |
 """
 
@@ -33,6 +34,7 @@ _EXPORTS = {
     "locate": "course_utils.checkpoints",
     "resolve_checkpoint": "course_utils.checkpoints",
     "format_bytes": "course_utils.display",
+    "use_chinese_font": "course_utils.fonts",
     "pick_device": "course_utils.device",
     "supports_bf16": "course_utils.device",
     "EnvironmentReport": "course_utils.environment",
@@ -82,6 +84,7 @@ __all__ = [
     "supports_bf16",
     "tokenize_pairs",
     "train_tokenizer",
+    "use_chinese_font",
 ]
 
 if TYPE_CHECKING:  # what type checkers and readers see; nothing of this runs
@@ -89,6 +92,7 @@ if TYPE_CHECKING:  # what type checkers and readers see; nothing of this runs
     from course_utils.device import pick_device, supports_bf16
     from course_utils.display import format_bytes
     from course_utils.environment import EnvironmentReport, advice, environment_report
+    from course_utils.fonts import use_chinese_font
     from course_utils.hub import AccessResult, check_repo_access
     from course_utils.memory import (
         FitVerdict,
