@@ -1,9 +1,10 @@
 """Export chapter notebooks as reveal.js slides or plain HTML that work with no network.
 
 nbconvert's templates load reveal.js, require.js, jQuery, MathJax and mermaid from CDNs. Here
-reveal.js comes from the ``sphinx-revealjs`` package (installed with the course) and is copied
-next to the exported file; the CDN scripts are left out, local images are embedded, and any
-remaining ``http(s)`` image or frame becomes a plain link. The result opens from ``file://``.
+reveal.js and MathJax come from packages of the ``slides`` extra and are copied next to the
+exported file (:mod:`course_utils.slide_assets`); the CDN scripts are left out, local images are
+embedded, and any remaining ``http(s)`` image or frame becomes a plain link. The result opens
+from ``file://``. Slides fit a 16:9 screen: see ``course_utils/data/slides/fit.js``.
 """
 
 from __future__ import annotations
@@ -12,72 +13,21 @@ import copy
 import html
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.errors import CourseError
+from course_utils import slide_assets
 from course_utils.settings import CHAPTERS
+from course_utils.slide_assets import SlidesError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REVEAL_DIRNAME = "reveal.js"
-
-# Files of reveal.js that the slides load (theme fonts included); source maps and unused
-# plugins stay behind.
-# The white theme is used because its fonts are local files (several others import web fonts).
-REVEAL_THEME = "white"
-_REVEAL_FILES = (
-    "LICENSE",
-    "dist/reveal.css",
-    "dist/reveal.js",
-    f"dist/theme/{REVEAL_THEME}.css",
-    "dist/theme/fonts/source-sans-pro",
-    "plugin/notes",
-)
-
-_NO_CDN_BLOCKS = """
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{% block jupyter_widgets %}{% endblock jupyter_widgets %}
-"""
-
-_SLIDES_TEMPLATE = (
-    "{%- extends 'index.html.j2' -%}"
-    + _NO_CDN_BLOCKS
-    + """
-{% block footer_js %}
-<script src="{{ reveal_url_prefix }}/dist/reveal.js"></script>
-<script src="{{ reveal_url_prefix }}/plugin/notes/notes.js"></script>
-<script>
-Reveal.initialize({
-  controls: true,
-  progress: true,
-  history: true,
-  hash: true,
-  transition: "{{ reveal_transition }}",
-  slideNumber: "c/t",
-  plugins: [RevealNotes],
-  width: {{ reveal_width }},
-  height: {{ reveal_height }}
-});
-// A slide taller than the presentation scrolls instead of being cut off.
-function courseFitSlide() {
-  var slide = Reveal.getCurrentSlide();
-  var limit = Reveal.getConfig().height;
-  if (slide && !slide.querySelector("section") && slide.scrollHeight > limit) {
-    slide.style.height = limit + "px";
-    slide.style.overflowY = "auto";
-    Reveal.layout();
-  }
-}
-Reveal.on("ready", courseFitSlide);
-Reveal.on("slidechanged", courseFitSlide);
-</script>
-{% endblock footer_js %}
-"""
-)
-_HTML_TEMPLATE = "{%- extends 'index.html.j2' -%}" + _NO_CDN_BLOCKS
+# The editions of the course: the language code and the folder of its notebooks in notebooks/.
+LANGUAGES = {"en": ".", "zh-CN": "zh-CN"}
+_NBVAL_MARKER = re.compile(r"^[ \t]*# NBVAL_[A-Z_]+[ \t]*\n?", re.M)
+_CODE_SPANS = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
+# A dollar sign that neither nbconvert's markdown (which turns \$ into a bare $, then pairs it
+# with the next one as a formula) nor MathJax takes for the start of a formula.
+_LITERAL_DOLLAR = '<span class="tex2jax_ignore">&#36;</span>'
 
 _REMOTE = r"""(?:https?:)?//[^"'\s>]+"""
 _REMOTE_IMG = re.compile(
@@ -91,10 +41,6 @@ _REMOTE_TAG = re.compile(
     re.I,
 )
 _ALT = re.compile(r"\balt=[\"']([^\"']*)[\"']", re.I)
-
-
-class SlidesError(CourseError, RuntimeError):
-    """Export cannot go on; the message says what to do next."""
 
 
 @dataclass
@@ -149,74 +95,43 @@ def with_slide_metadata(nb):
 # --- finding notebooks and reveal.js --------------------------------------------------------
 
 
-def notebooks_dir() -> Path:
+def notebooks_dir(lang: str = "en") -> Path:
+    """The folder of an edition's notebooks (``notebooks/`` or ``notebooks/zh-CN/``)."""
     for candidate in (REPO_ROOT / "notebooks", Path.cwd() / "notebooks"):
         if candidate.is_dir():
-            return candidate
+            folder = (candidate / LANGUAGES[lang]).resolve()
+            if not folder.is_dir():
+                raise SlidesError(f"no {lang} edition here: {folder} does not exist")
+            return folder
     raise SlidesError(
         "no notebooks/ folder found: run this from the course repository (git clone, then "
         "pip install -e .)"
     )
 
 
-def chapter_notebooks(chapter: str) -> list[Path]:
-    """Notebooks for ``"all"``, a chapter number, or a path to an .ipynb file."""
+def chapter_notebooks(chapter: str, lang: str = "en") -> list[Path]:
+    """Notebooks for ``"all"``, a chapter number, or a path to an .ipynb file; ``lang`` picks
+    the edition (``LANGUAGES``)."""
+    if lang not in LANGUAGES:
+        raise SlidesError(f"unknown language {lang!r}: give one of {', '.join(LANGUAGES)}")
     text = str(chapter).strip()
     path = Path(text).expanduser()
     if text.endswith(".ipynb"):
         if not path.is_file():
             raise SlidesError(f"notebook {text!r} not found")
         return [path]
-    if text.lower() == "all":
-        found = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
-        if not found:
-            raise SlidesError(f"no chapter notebooks in {notebooks_dir()}")
-        return found
-    if not (text.isdigit() and int(text) in CHAPTERS):
+    if text.lower() != "all" and not (text.isdigit() and int(text) in CHAPTERS):
         raise SlidesError(
             f"unknown chapter {chapter!r}: give one of {', '.join(map(str, CHAPTERS))}, 'all' "
             "or a path to an .ipynb file"
         )
-    found = sorted(notebooks_dir().glob(f"{int(text):02d}_*.ipynb"))
+    folder = notebooks_dir(lang)
+    pattern = "[0-9][0-9]_*.ipynb" if text.lower() == "all" else f"{int(text):02d}_*.ipynb"
+    found = sorted(folder.glob(pattern))
     if not found:
-        raise SlidesError(f"no notebook for chapter {text} in {notebooks_dir()}")
+        which = "chapter notebooks" if text.lower() == "all" else f"notebook for chapter {text}"
+        raise SlidesError(f"no {which} in {folder}")
     return found
-
-
-def reveal_source() -> Path:
-    """The reveal.js folder shipped inside the sphinx-revealjs package (no CDN, no npm)."""
-    import importlib.util
-
-    # Only the package's files are used; importing it would import Sphinx for nothing.
-    spec = importlib.util.find_spec("sphinx_revealjs")
-    if spec is None or not spec.submodule_search_locations:
-        raise SlidesError(
-            "reveal.js not found: the slides need the course's `slides` extra (it ships reveal.js "
-            'inside sphinx-revealjs): run `pip install "course-utils[slides]"`, or '
-            '`pip install -e ".[slides]"` in the course repository'
-        )
-    folder = Path(list(spec.submodule_search_locations)[0]) / "_static" / "revealjs"
-    if not (folder / "dist" / "reveal.js").is_file():
-        raise SlidesError(
-            f"sphinx-revealjs is installed but {folder} has no dist/reveal.js; reinstall it"
-        )
-    return folder
-
-
-def copy_reveal(output_dir: Path) -> Path:
-    """Copy the reveal.js files the slides use into ``output_dir/reveal.js``."""
-    source = reveal_source()
-    target = output_dir / REVEAL_DIRNAME
-    for name in _REVEAL_FILES:
-        src, dst = source / name, target / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(
-                src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.map", "*.esm.js")
-            )
-        elif src.is_file():
-            shutil.copy2(src, dst)
-    return target
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -288,11 +203,58 @@ def cell_errors(nb) -> list[str]:
     return found
 
 
-def export_notebook(
-    path: Path, output_dir: Path, kind: str = "slides", execute: bool = False
-) -> ExportResult:
-    """Export one notebook (``kind`` "slides" or "html") into ``output_dir``; no network needed."""
-    import nbformat
+def with_section_notes_first(nb):
+    """``nb`` where every slide that opens a section shows the section's speaker notes: a
+    ``slide`` cell with no notes cell before the next slide or sub-slide gets a copy of the
+    section's notes cells (those of its sub-slides, which keep theirs). Needs slide metadata."""
+    kinds = [cell.metadata.slideshow.slide_type for cell in nb.cells]
+    cells = []
+    for start, kind in enumerate(kinds):
+        cells.append(nb.cells[start])
+        if kind != "slide":
+            continue
+        own_end = next(
+            (i for i in range(start + 1, len(kinds)) if kinds[i] in ("slide", "subslide")),
+            len(kinds),
+        )
+        section_end = next(
+            (i for i in range(start + 1, len(kinds)) if kinds[i] == "slide"), len(kinds)
+        )
+        if "notes" not in kinds[start + 1 : own_end]:
+            later = range(own_end, section_end)
+            cells += [_copied(nb.cells[i]) for i in later if kinds[i] == "notes"]
+    nb.cells = cells
+    return nb
+
+
+def _copied(cell):
+    twin = copy.deepcopy(cell)
+    if "id" in twin:
+        twin["id"] = f"{twin['id'][:60]}-top"  # cell ids are unique in a notebook
+    return twin
+
+
+def without_test_markers(nb):
+    """``nb`` with nbval's comment markers (``# NBVAL_CHECK_OUTPUT`` ...) deleted from its code:
+    test scaffolding that a slide or page should not show (the course uses cell tags)."""
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code" and "NBVAL_" in cell.get("source", ""):
+            cell["source"] = _NBVAL_MARKER.sub("", cell["source"])
+    return nb
+
+
+def with_literal_dollars(nb):
+    """``nb`` where ``\\$`` in markdown text (a dollar sign, not math) stays a dollar sign once
+    exported: nbconvert's markdown unescapes it, and MathJax would pair it with the next one."""
+    for cell in nb.cells:
+        if cell.get("cell_type") == "markdown" and "\\$" in cell.get("source", ""):
+            parts = _CODE_SPANS.split(cell["source"])
+            parts[::2] = [part.replace("\\$", _LITERAL_DOLLAR) for part in parts[::2]]
+            cell["source"] = "".join(parts)
+    return nb
+
+
+def _exporter(kind: str, lang: str):
     from jinja2 import DictLoader
 
     try:
@@ -302,47 +264,94 @@ def export_notebook(
             "nbconvert is missing: the slides need the course's `slides` extra: run "
             '`pip install "course-utils[slides]"`'
         ) from None
+    if kind == "slides":
+        return SlidesExporter(
+            extra_loaders=[DictLoader({"course_slides.html.j2": slide_assets.SLIDES_TEMPLATE})],
+            template_file="course_slides.html.j2",
+            reveal_url_prefix=slide_assets.REVEAL_DIRNAME,
+            reveal_theme=slide_assets.REVEAL_THEME,
+            embed_images=True,
+            language_code=lang.split("-")[0],
+        )
+    return HTMLExporter(
+        extra_loaders=[DictLoader({"course_page.html.j2": slide_assets.PAGE_TEMPLATE})],
+        template_file="course_page.html.j2",
+        embed_images=True,
+        language_code=lang.split("-")[0],  # nbconvert takes ISO 639-1 codes only
+    )
 
-    if kind not in ("slides", "html"):
-        raise ValueError(f"kind must be 'slides' or 'html', not {kind!r}")
-    path = Path(path)
+
+def _course_resources(kind: str) -> dict:
+    """What the course's templates write into the page: MathJax and, for slides, the style
+    sheet and the script that fits each slide into the screen."""
+    found = {
+        "mathjax_url": slide_assets.MATHJAX_URL,
+        "mathjax_config": slide_assets.course_file("mathjax_config.js"),
+    }
+    if kind == "slides":
+        found |= {
+            "css": slide_assets.course_file("slides.css"),
+            "fit_js": slide_assets.course_file("fit.js"),
+            "width": slide_assets.SLIDE_WIDTH,
+            "height": slide_assets.SLIDE_HEIGHT,
+            "min_scale": slide_assets.MIN_FIT_SCALE,
+        }
+    return found
+
+
+def _read(path: Path):
+    import nbformat
+
     try:
-        nb = nbformat.read(path, as_version=4)
+        return nbformat.read(path, as_version=4)
     except Exception as err:  # noqa: BLE001 - unreadable notebook: one clear line
         raise SlidesError(f"cannot read {path}: {err}") from None
-    nb = with_slide_metadata(nb)
+
+
+def export_notebook(
+    path: Path,
+    output_dir: Path,
+    kind: str = "slides",
+    execute: bool = False,
+    lang: str = "en",
+) -> ExportResult:
+    """Export one notebook (``kind`` "slides" or "html") into ``output_dir``; no network needed.
+    ``lang`` is the language of its text (``"en"`` or ``"zh-CN"``), for the browser's fonts."""
+    if kind not in ("slides", "html"):
+        raise ValueError(f"kind must be 'slides' or 'html', not {kind!r}")
+    if lang not in LANGUAGES:
+        raise SlidesError(f"unknown language {lang!r}: give one of {', '.join(LANGUAGES)}")
+    path = Path(path)
+    exporter = _exporter(kind, lang)
+    nb = with_slide_metadata(_read(path))
     if execute:
         nb = _execute(nb, path)
+    errors = cell_errors(nb) if execute else []
+    nb = with_literal_dollars(without_test_markers(nb))
+    if kind == "slides":
+        nb = with_section_notes_first(nb)
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    title = _title(nb) or path.stem
-    resources = {"metadata": {"name": title, "path": str(path.parent)}}
+    slide_assets.copy_mathjax(output_dir)
     if kind == "slides":
-        copy_reveal(output_dir)
-        exporter = SlidesExporter(
-            extra_loaders=[DictLoader({"course_slides.html.j2": _SLIDES_TEMPLATE})],
-            template_file="course_slides.html.j2",
-            reveal_url_prefix=REVEAL_DIRNAME,
-            reveal_theme=REVEAL_THEME,
-            embed_images=True,
-        )
-        target = output_dir / f"{path.stem}.slides.html"
-    else:
-        exporter = HTMLExporter(
-            extra_loaders=[DictLoader({"course_page.html.j2": _HTML_TEMPLATE})],
-            template_file="course_page.html.j2",
-            embed_images=True,
-        )
-        target = output_dir / f"{path.stem}.html"
+        slide_assets.copy_reveal(output_dir)
+    resources = {
+        "metadata": {"name": _title(nb) or path.stem, "path": str(path.parent)},
+        "course": _course_resources(kind),
+    }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
+    # the whole tag, e.g. zh-CN, so that the browser picks the fonts of simplified Chinese
+    body = body.replace(f'<html lang="{lang.split("-")[0]}">', f'<html lang="{lang}">', 1)
     body = remove_remote_resources(body)
-    body = _link_exported_notebooks(body, ".slides.html" if kind == "slides" else ".html")
+    suffix = ".slides.html" if kind == "slides" else ".html"
+    body = _link_exported_notebooks(body, suffix)
     left = remote_references(body)
     if left:
         raise SlidesError(f"{path.name}: the export still loads {left[0]}; please report this")
+    target = output_dir / f"{path.stem}{suffix}"
     target.write_text(body, encoding="utf-8")
     count = sum(1 for t in slide_types(nb) if t in ("slide", "subslide"))
-    return ExportResult(path, target, count, cell_errors(nb) if execute else [])
+    return ExportResult(path, target, count, errors)
 
 
 def _link_exported_notebooks(text: str, suffix: str) -> str:

@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "export chapters as reveal.js slides that work offline",
             "Export chapter notebooks as reveal.js slides for presenting. reveal.js is copied "
             "from an installed package next to the slides, so they open from the folder with no "
-            "network. Open OUTPUT/NN_name.slides.html in a browser; press S for speaker notes.",
+            "network; formulas are typeset offline too, and every slide fits a 16:9 screen. "
+            "Open OUTPUT/NN_name.slides.html in a browser; press S for speaker notes.",
         ),
         (
             "html",
@@ -31,8 +32,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--output",
             "-o",
             type=Path,
-            default=Path("build") / kind,
-            help=f"output folder (default: build/{kind}, git-ignored)",
+            default=None,
+            help=f"output folder (default: build/{kind}, or build/{kind}/LANG for another "
+            "edition; git-ignored)",
+        )
+        parser.add_argument(
+            "--lang",
+            default="en",
+            metavar="LANG",
+            help="the edition: en (notebooks/, the default) or zh-CN (notebooks/zh-CN/)",
         )
         parser.add_argument(
             "--execute",
@@ -47,14 +55,18 @@ def run_export(args: argparse.Namespace) -> int:
     from course_utils.slides import SlidesError, chapter_notebooks, export_notebook
 
     try:
-        notebooks = chapter_notebooks(args.chapter)
+        notebooks = chapter_notebooks(args.chapter, lang=args.lang)
     except SlidesError as err:
         raise CommandError(str(err)) from None
-    output = writable_folder(args.output, "--output")
+    default = Path("build") / args.kind
+    output = args.output or (default if args.lang == "en" else default / args.lang)
+    output = writable_folder(output, "--output")
     failed: list[str] = []
     for path in notebooks:
         try:
-            result = export_notebook(path, output, kind=args.kind, execute=args.execute)
+            result = export_notebook(
+                path, output, kind=args.kind, execute=args.execute, lang=args.lang
+            )
         except SlidesError as err:
             raise CommandError(str(err)) from None
         extra = f", {result.slides} slides" if args.kind == "slides" else ""
