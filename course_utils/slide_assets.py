@@ -150,7 +150,8 @@ SLIDES_TEMPLATE = (
 <script src="{{ reveal_url_prefix }}/plugin/notes/notes.js"></script>
 <script>
 Reveal.initialize({
-  controls: true,
+  // no arrows drawn over the slide's corner: keys, space, a clicker or a swipe move on
+  controls: false,
   progress: true,
   history: true,
   hash: true,

@@ -242,6 +242,14 @@ def test_escaped_dollars_stay_dollars_and_code_is_untouched():
     assert "`a \\$ in code`" in cell.source and "$x^2$" in cell.source
 
 
+def test_slides_show_code_with_single_empty_lines():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_code("import os\n\n\ndef f():\n    return 1\n\n    \n\nf()"), _md("a\n\n\nb")]
+    code, text = slides.with_compact_code(nb).cells
+    assert code.source == "import os\n\ndef f():\n    return 1\n\nf()"
+    assert text.source == "a\n\n\nb"  # markdown is left alone
+
+
 def test_remove_remote_resources_turns_images_into_links():
     page = (
         '<script src="https://cdn.example/x.js"></script><img alt="fig" src="//cdn.example/a.png">'
@@ -780,6 +788,9 @@ def test_formulas_are_typeset_offline(browser, exported, tmp_path):
     assert any("STIX" in family for family in fonts)
     assert _only_local(browser.requests() + requests) == []
     browser.screenshot(tmp_path / "math.png")
+    # the count sees TeX that nothing typeset
+    browser.evaluate(f"{slide}.insertAdjacentHTML('beforeend', '<p>raw $x^2$</p>')")
+    assert browser.evaluate(RAW_DOLLARS) == 3
 
 
 def test_overflow_check_catches_a_slide_that_is_too_long(browser, exported, tmp_path):
