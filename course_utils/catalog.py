@@ -524,6 +524,12 @@ def for_chapter(chapter: int) -> list[CatalogEntry]:
     return [e for e in ENTRIES if chapter in e.chapters]
 
 
+def models_for(chapter: int, edition: str = "en") -> list[CatalogEntry]:
+    """What a chapter of an edition uses: the chapter's models, plus the edition's own."""
+    extra = for_edition(edition, chapter) if edition != "en" else []
+    return list(dict.fromkeys([*for_chapter(chapter), *extra]))
+
+
 def for_edition(edition: str, chapter: int) -> list[CatalogEntry]:
     """The entries a chapter's own sections use in another edition (e.g. ``"zh-CN"``), beyond
     the English chapter's (:func:`for_chapter`)."""

@@ -218,6 +218,15 @@ def advice(report: EnvironmentReport) -> list[str]:
     return tips
 
 
+def _edition_extra(chapter: int, english: list) -> str:
+    """What the zh-CN edition's Chinese section adds to a chapter's downloads."""
+    extra = [e for e in catalog.for_edition("zh-CN", chapter) if e not in english]
+    if not extra:
+        return ""
+    size = format_bytes(sum(e.download_bytes for e in extra))
+    return f" (the zh-CN edition adds about {size}: `course prefetch {chapter} --edition zh-CN`)"
+
+
 def chapter_needs() -> list[str]:
     """One line per chapter: what it downloads (catalog sizes) and, for chapter 3, CPU time."""
     lines = []
@@ -234,6 +243,7 @@ def chapter_needs() -> list[str]:
             )
         else:
             line = f"chapter {chapter} downloads no weights"
+        line += _edition_extra(chapter, entries)
         if chapter == 3:
             bert = catalog.find("google-bert/bert-base-uncased")
             minutes = finetune_minutes_on_cpu(num_parameters=bert.approx_parameters)

@@ -143,12 +143,14 @@ def plan_dataset(
     return item
 
 
-def chapter_models(chapters: list[int]) -> tuple[dict[str, list[int]], list[str]]:
+def chapter_models(
+    chapters: list[int], edition: str = "en"
+) -> tuple[dict[str, list[int]], list[str]]:
     """Models to fetch (hub id -> chapters) and messages for memory-only entries."""
     wanted: dict[str, list[int]] = {}
     skipped: list[str] = []
     for chapter in chapters:
-        for entry in catalog.for_chapter(chapter):
+        for entry in catalog.models_for(chapter, edition):
             if entry.memory_only:
                 message = (
                     f"skip {entry.hub_id}: used for memory checks only "
@@ -161,9 +163,9 @@ def chapter_models(chapters: list[int]) -> tuple[dict[str, list[int]], list[str]
     return wanted, skipped
 
 
-def downloads_anything(chapters: list[int]) -> bool:
+def downloads_anything(chapters: list[int], edition: str = "en") -> bool:
     """Whether the chapters use any checkpoint or dataset that can be downloaded."""
-    wanted, _ = chapter_models(chapters)
+    wanted, _ = chapter_models(chapters, edition)
     return bool(wanted) or any(catalog.datasets_for_chapter(c) for c in chapters)
 
 
@@ -176,11 +178,14 @@ def _memory_verdict(hub_id: str) -> tuple[bool, str]:
 
 
 def build_plan(
-    chapters: list[int], allow_too_large: bool, state: HubState | None = None
+    chapters: list[int],
+    allow_too_large: bool,
+    state: HubState | None = None,
+    edition: str = "en",
 ) -> tuple[list[PrefetchItem], list[str], HubState]:
     """Items to fetch, the messages of what is skipped (memory-only or too large), and what
     the Hub answered (``state.unreachable`` is set when it did not)."""
-    wanted, skipped = chapter_models(chapters)
+    wanted, skipped = chapter_models(chapters, edition)
     state = state or HubState()
     items: list[PrefetchItem] = []
     for hub_id, used_in in wanted.items():

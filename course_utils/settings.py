@@ -28,6 +28,7 @@ DEFAULT_HUB_TIMEOUT = 10.0
 TRUTHY = frozenset({"1", "true", "yes", "on"})
 
 CHAPTERS = (0, 1, 2, 3)
+EDITIONS = ("en", "zh-CN")  # the English notebooks, and notebooks/zh-CN/
 
 
 class SettingError(CourseError, ValueError):

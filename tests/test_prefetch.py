@@ -289,3 +289,13 @@ def test_doctor_prints_chapter_needs(capsys):
     assert main(["doctor", "--no-hub"]) == 0
     out = capsys.readouterr().out
     assert "Chapter needs:" in out and "chapter 3 will download about" in out
+
+
+def test_the_zh_cn_edition_adds_its_chinese_models(capsys):
+    assert main(["prefetch", "2", "--dry-run"]) == 0
+    english = capsys.readouterr().out
+    assert main(["prefetch", "2", "--dry-run", "--edition", "zh-CN"]) == 0
+    chinese = capsys.readouterr().out
+    assert "google-bert/bert-base-chinese" in chinese
+    assert "google-bert/bert-base-chinese" not in english
+    assert all(line in chinese for line in english.splitlines() if "google-bert/bert-base" in line)

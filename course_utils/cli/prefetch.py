@@ -28,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="download models even when the memory check says they do not fit",
     )
+    parser.add_argument(
+        "--edition",
+        choices=settings.EDITIONS,
+        default="en",
+        help="zh-CN: also the Chinese models of the zh-CN edition's sections (default: en)",
+    )
     parser.set_defaults(func=run_prefetch, parser=parser)
 
 
@@ -46,11 +52,11 @@ def _chapters_text(chapters: list[int]) -> str:
     return ", ".join(map(str, chapters))
 
 
-def list_cached(chapters: list[int]) -> int:
+def list_cached(chapters: list[int], edition: str = "en") -> int:
     """Print what the chapters use and whether it is in the cache; return how many are cached."""
     from course_utils import hub
 
-    wanted, skipped = prefetch.chapter_models(chapters)
+    wanted, skipped = prefetch.chapter_models(chapters, edition)
     dataset_repos = prefetch.cached_dataset_repos()
     cached = 0
     print(
@@ -102,7 +108,7 @@ def print_plan(items: list[prefetch.PrefetchItem], skipped: list[str]) -> int:
 def run_prefetch(args: argparse.Namespace) -> int:
     chapters = parse_chapters(args.chapter)
     if settings.offline_mode():
-        cached = list_cached(chapters)
+        cached = list_cached(chapters, args.edition)
         if args.dry_run:
             print(f"{cached} cached; sizes are the catalog's estimates (the Hub was not asked)")
             return 0
@@ -112,10 +118,11 @@ def run_prefetch(args: argparse.Namespace) -> int:
         )
 
     print(f"Chapter {_chapters_text(chapters)}: checking sizes on the Hub (no weights yet)...")
-    state = prefetch.HubState.probe() if prefetch.downloads_anything(chapters) else None
+    downloads = prefetch.downloads_anything(chapters, args.edition)
+    state = prefetch.HubState.probe() if downloads else None
     if state is not None and state.unreachable is not None and not args.dry_run:
         raise CommandError(f"nothing was downloaded: {state.unreachable}")
-    items, skipped, state = prefetch.build_plan(chapters, args.allow_too_large, state)
+    items, skipped, state = prefetch.build_plan(chapters, args.allow_too_large, state, args.edition)
     total = print_plan(items, skipped)
     if args.dry_run:
         if state.unreachable is not None:
