@@ -1,12 +1,17 @@
-"""Run every benchmark and write one Markdown results table.
+"""Run every CPU benchmark and write one Markdown results file.
 
-    python -m benchmarks.run_all                  # all, writes benchmarks/results.md
-    python -m benchmarks.run_all --only memory padding --repeats 3
+    python -m benchmarks.run_all                  # all, writes benchmarks/results.md (~4-5 min)
+    python -m benchmarks.run_all --only memory padding
 
 Benchmarks run offline (stand-ins and the MRPC fixture) unless you are online and unset
 HF_HUB_OFFLINE. They are not tests: nothing here asserts a time. Each comparison is measured side
-by side in the same run, repeated, and reported as median and spread; quote the ratios, since
-shared machines are noisy.
+by side in the same run, repeated, and reported as median and spread (half the range, as a share
+of the median) with the number of runs; quote the ratios, since shared machines are noisy. Each
+section also says how busy other processes kept the cores meanwhile.
+
+Progress goes to stderr, with an estimate of the time left. The GPU benchmarks are a separate
+command (``python -m benchmarks.gpu``, on a CUDA machine): this one keeps the GPU section of the
+results file as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import importlib
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 BENCHMARKS = {
@@ -24,7 +30,6 @@ BENCHMARKS = {
     "pipeline": "benchmarks.bench_pipeline",
     "memory": "benchmarks.bench_memory",
     "suite": "benchmarks.bench_suite",
-    "gpu": "benchmarks.bench_gpu_training",
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
@@ -32,29 +37,48 @@ RESULTS = Path(__file__).resolve().parent / "results.md"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these")
-    parser.add_argument("--repeats", type=int, default=5, help="repetitions per configuration")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-    from benchmarks.common import machine_description, markdown_table
+    from benchmarks.common import Progress, machine_description, markdown_table
+    from benchmarks.gpu import gpu_section, not_recorded_section, replace_gpu_section
 
-    sections = []
-    for name in args.only or BENCHMARKS:
-        print(f"[{time.strftime('%H:%M:%S')}] running {name} ...", file=sys.stderr, flush=True)
-        module = importlib.import_module(BENCHMARKS[name])
-        start = time.perf_counter()
-        kwargs = {} if name == "suite" else {"repeats": args.repeats}
-        sections.append(module.run(**kwargs))
-        print(f"  done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    names = args.only or list(BENCHMARKS)
+    modules = {name: importlib.import_module(BENCHMARKS[name]) for name in names}
+    progress = Progress({name: modules[name].EXPECTED_SECONDS for name in names})
+    sections, durations = [], {}
+    for name in names:
+        progress.start(name)
+        try:
+            sections.append(modules[name].run(progress=progress))
+        except Exception:  # noqa: BLE001 - one broken benchmark must not lose the others
+            error = traceback.format_exc().strip().splitlines()
+            print("\n".join(error), file=sys.stderr)
+            sections.append(f"### {name}: FAILED\n\n```text\n" + "\n".join(error[-6:]) + "\n```\n")
+        durations[name] = progress.finish()
+    total = time.perf_counter() - progress.started
+    timing_rows = [[name, f"{seconds:.0f} s"] for name, seconds in durations.items()]
+    timing_rows.append(["**total**", f"**{total:.0f} s ({total / 60:.1f} min)**"])
     text = (
         "## Benchmark results\n\n"
         + markdown_table(["", ""], [list(row) for row in machine_description()])
+        + "\n\n`python -m benchmarks.run_all"
+        + (f" --only {' '.join(names)}" if args.only else "")
+        + "` took:\n\n"
+        + markdown_table(["benchmark", "time"], timing_rows)
         + "\n\n"
         + "\n".join(sections)
     )
-    args.output.write_text(text)
+    existing = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
+    gpu = gpu_section(existing)
+    if gpu is None:
+        gpu_text = not_recorded_section("no GPU was lent to the session that wrote this file")
+        text = replace_gpu_section(text, gpu_text)
+    else:
+        text = text.rstrip() + "\n\n" + gpu + "\n"
+    args.output.write_text(text, encoding="utf-8")
     print(text)
     return 0
 

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,14 +17,14 @@ def mrpc():
     return load_mrpc(verbose=False)
 
 
-@pytest.fixture(scope="module")
-def tokenizer():
+def _tiny_tokenizer(words=()):
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertTokenizerFast
 
     # A tiny WordPiece vocabulary is enough to check the mapping (no model download).
-    words = "[PAD] [UNK] [CLS] [SEP] [MASK] the a in on of to by , . police said".split()
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-
+    words = "[PAD] [UNK] [CLS] [SEP] [MASK] the a in on of to by , . police said".split() + list(
+        words
+    )
     vocab = {word: i for i, word in enumerate(words)}
     backend = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
     backend.normalizer = normalizers.BertNormalizer(lowercase=True)
@@ -34,6 +35,11 @@ def tokenizer():
         special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
     )
     return BertTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return _tiny_tokenizer()
 
 
 def test_offline_load_gives_mrpc_splits_and_features(mrpc, capsys):
@@ -153,13 +159,14 @@ def test_wrong_number_of_columns(mrpc, tokenizer):
 @pytest.mark.parametrize(
     ("rows", "cores", "expected"),
     [
-        (3_668, 2, None),  # MRPC on this machine: one process (measured faster)
+        (3_668, 2, None),  # MRPC on 2 cores: one process (measured faster)
         (3_668, 16, None),  # still too small for 16 cores
-        (99_999, 64, None),
-        (100_000, 1, None),  # one core: never more processes
-        (100_000, 2, 2),
+        (9_999, 64, None),
+        (10_000, 1, None),  # one core: never more processes
+        (10_000, 2, 2),
+        (36_680, 2, 2),  # 10x MRPC on 2 cores: two processes (measured faster)
+        (36_680, 16, 7),  # one process per 5,000 rows
         (1_000_000, 8, 8),  # capped by the cores
-        (200_000, 16, 4),  # one process per 50k rows
     ],
 )
 def test_choose_num_proc(rows, cores, expected):
@@ -169,3 +176,80 @@ def test_choose_num_proc(rows, cores, expected):
 def test_choose_num_proc_rejects_negative_rows():
     with pytest.raises(ValueError):
         choose_num_proc(-1)
+
+
+def test_choose_num_proc_counts_the_cores_this_process_may_use(monkeypatch):
+    monkeypatch.setattr(mrpc_module.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert choose_num_proc(1_000_000) is None
+
+
+def _columns_of(dataset):
+    return {name: dataset[name] for name in dataset.column_names}
+
+
+def test_tokenize_pairs_gives_what_a_plain_map_gives(mrpc, tokenizer):
+    split = mrpc["train"]
+
+    def tokenize_function(batch):
+        return tokenizer(batch["sentence1"], batch["sentence2"], truncation=True)
+
+    expected = _columns_of(split.map(tokenize_function, batched=True))
+    assert _columns_of(tokenize_pairs(split, tokenizer, num_proc=None)) == expected
+    # Worker processes get the tokenizer another way: the same rows, in the same order.
+    assert _columns_of(tokenize_pairs(split, tokenizer, num_proc=2)) == expected
+
+
+def test_tokenize_pairs_picks_num_proc_per_split(mrpc, tokenizer, monkeypatch):
+    asked = []
+
+    def record(num_rows, cpu_count=None):
+        asked.append(num_rows)
+        return None
+
+    monkeypatch.setattr(mrpc_module, "choose_num_proc", record)
+    tokenize_pairs(mrpc, tokenizer)
+    assert sorted(asked) == sorted(split.num_rows for split in mrpc.values())
+
+
+def test_fingerprint_is_stable_and_follows_what_changes_the_result(mrpc, tokenizer):
+    split = mrpc["validation"]
+    first = tokenize_pairs(split, tokenizer)._fingerprint
+    # The same call again (the tokenizer has now been used, with truncation set): same name.
+    assert tokenize_pairs(split, tokenizer)._fingerprint == first
+    assert tokenize_pairs(split, _tiny_tokenizer())._fingerprint == first
+    changed = [
+        tokenize_pairs(split, tokenizer, max_length=8),
+        tokenize_pairs(split, tokenizer, columns=("sentence2", "sentence1")),
+        tokenize_pairs(split, tokenizer, columns=("sentence1",)),
+        tokenize_pairs(split, _tiny_tokenizer(words=["court"])),
+        tokenize_pairs(mrpc["test"], tokenizer),
+    ]
+    fingerprints = [first] + [result._fingerprint for result in changed]
+    assert len(set(fingerprints)) == len(fingerprints)
+
+
+def test_cached_results_are_reused_until_the_tokenizer_changes(mrpc, tmp_path):
+    from datasets import load_from_disk
+
+    mrpc["validation"].save_to_disk(tmp_path / "validation")
+    on_disk = load_from_disk(tmp_path / "validation")  # has cache files, like load_dataset
+    first = tokenize_pairs(on_disk, _tiny_tokenizer())
+    cache_file = first.cache_files[0]["filename"]
+    written = Path(cache_file).stat().st_mtime_ns
+    again = tokenize_pairs(on_disk, _tiny_tokenizer())
+    assert again.cache_files[0]["filename"] == cache_file
+    assert Path(cache_file).stat().st_mtime_ns == written  # read back, not recomputed
+    other = tokenize_pairs(on_disk, _tiny_tokenizer(words=["court"]))
+    assert other.cache_files[0]["filename"] != cache_file
+
+
+def test_tokenizer_without_rust_backend_still_works(mrpc):
+    class Whitespace:  # any callable that returns lists per column, like a slow tokenizer
+        def __call__(self, texts, pairs=None, truncation=True, max_length=None):
+            pairs = pairs or [""] * len(texts)
+            ids = [len(a.split()) + len(b.split()) for a, b in zip(texts, pairs, strict=True)]
+            return {"input_ids": [[i] for i in ids]}
+
+    tokenized = tokenize_pairs(mrpc["validation"], Whitespace())
+    assert tokenized.num_rows == mrpc["validation"].num_rows
+    assert "input_ids" in tokenized.column_names
