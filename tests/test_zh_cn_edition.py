@@ -1,0 +1,44 @@
+"""The zh-CN edition: in step with the English notebooks, and its Chinese-text sections run.
+
+CI runs every English notebook once (nbval). A zh-CN notebook shares its code cells verbatim with
+the English one (checked here), so only the cells that the zh-CN edition alone has — the
+Chinese-text section at the end of each chapter — are executed again, all in one kernel.
+"""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("sync_zh_cn", ROOT / "tools" / "sync_zh_cn.py")
+sync = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sync)
+
+
+def test_every_chapter_has_a_zh_cn_edition_in_step():
+    pairs = sync.pairs()
+    assert len(pairs) >= 5
+    found = [p for en, zh in pairs for p in sync.problems(en, zh)]
+    assert not found, "\n".join(found) + "\n(python tools/sync_zh_cn.py updates; see its doc)"
+
+
+def test_the_chinese_sections_run_and_match_their_stored_outputs(tmp_path):
+    cells = []
+    for _, zh_path in sync.pairs():
+        cells += [c for c in nbformat.read(zh_path, as_version=4).cells if sync.is_zh_only(c)]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata = nbformat.read(sync.pairs()[0][1], as_version=4).metadata
+    path = tmp_path / "zh_sections.ipynb"
+    nbformat.write(nb, path)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+         "--nbval-lax", "--nbval-current-env", "--rootdir", str(tmp_path), str(path)],
+        cwd=ROOT / "notebooks" / "zh-CN",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
