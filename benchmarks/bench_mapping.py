@@ -69,7 +69,7 @@ def run(progress: Progress | None = None, repeats: int = 5) -> str:
         report = step_reporter(progress, *parts[num_rows])
         timings = interleaved(
             configs,
-            repeats=repeats if num_rows == MRPC_ROWS else min(repeats, 4),
+            repeats=repeats if num_rows == MRPC_ROWS else min(repeats, 3),
             min_repeats=3,
             warmup=0,
             progress=lambda done, planned, s=size_label, report=report: report(

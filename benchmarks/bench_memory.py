@@ -20,7 +20,7 @@ import sys
 
 from benchmarks.common import OtherLoad, Progress, markdown_table
 
-EXPECTED_SECONDS = 20
+EXPECTED_SECONDS = 15
 BUILDS = 3
 MODELS = {
     "MiniLM-L6 (BERT, 384 wide)": dict(

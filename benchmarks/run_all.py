@@ -1,6 +1,7 @@
 """Run every CPU benchmark and write one Markdown results file.
 
-    python -m benchmarks.run_all                  # all, writes benchmarks/results.md (~4-5 min)
+    python -m benchmarks.run_all                  # all, writes benchmarks/results.md
+    python -m benchmarks.run_all --suite-report suite.xml   # the suite's times from a run made
     python -m benchmarks.run_all --only memory padding
 
 Benchmarks run offline (stand-ins and the MRPC fixture) unless you are online and unset
@@ -38,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--suite-report",
+        type=Path,
+        help="JUnit XML of a test run already made (python3 tasks.py test --junitxml=FILE): "
+        "the suite's timings are read from it instead of running pytest again",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -47,12 +54,17 @@ def main(argv: list[str] | None = None) -> int:
 
     names = args.only or list(BENCHMARKS)
     modules = {name: importlib.import_module(BENCHMARKS[name]) for name in names}
-    progress = Progress({name: modules[name].EXPECTED_SECONDS for name in names})
+    plan = {name: modules[name].EXPECTED_SECONDS for name in names}
+    kwargs: dict[str, dict] = {name: {} for name in names}
+    if args.suite_report is not None and "suite" in names:
+        plan["suite"] = modules["suite"].REPORT_EXPECTED_SECONDS
+        kwargs["suite"] = {"report": args.suite_report}
+    progress = Progress(plan)
     sections, durations = [], {}
     for name in names:
         progress.start(name)
         try:
-            sections.append(modules[name].run(progress=progress))
+            sections.append(modules[name].run(progress=progress, **kwargs[name]))
         except Exception:  # noqa: BLE001 - one broken benchmark must not lose the others
             error = traceback.format_exc().strip().splitlines()
             print("\n".join(error), file=sys.stderr)
@@ -66,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         + markdown_table(["", ""], [list(row) for row in machine_description()])
         + "\n\n`python -m benchmarks.run_all"
         + (f" --only {' '.join(names)}" if args.only else "")
+        + (f" --suite-report {args.suite_report}" if args.suite_report else "")
         + "` took:\n\n"
         + markdown_table(["benchmark", "time"], timing_rows)
         + "\n\n"

@@ -85,3 +85,22 @@ def test_gpu_smoke_run_needs_no_datasets(tmp_path):
     for heading in ("Memory: estimate", "Training throughput", "Pipeline batching"):
         assert heading in text
     assert gpu.START_MARK in text and gpu.END_MARK in text
+
+
+def test_suite_section_from_a_report_made_elsewhere(tmp_path):
+    from benchmarks import bench_suite
+
+    report = tmp_path / "junit.xml"
+    report.write_text(
+        '<testsuites><testsuite name="pytest" time="12.5">'
+        '<testcase classname="notebooks.00_setup.ipynb" name="Cell 0" time="2.0"/>'
+        '<testcase classname="notebooks.00_setup.ipynb" name="Cell 1" time="1.0"/>'
+        '<testcase classname="tests.test_x" name="test_ok" time="4.0"/>'
+        '<testcase classname="tests.test_x" name="test_bad" time="0.5">'
+        '<failure message="boom"/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    text = bench_suite.run(report=report)
+    assert "| notebooks/00_setup.ipynb | 3.0 s |" in text
+    assert "| unit tests (tests/) | 4.5 s |" in text
+    assert "12.5 s" in text and "1 FAILED" in text and "tests.test_x::test_bad" in text
