@@ -20,7 +20,7 @@ import sys
 
 from benchmarks.common import OtherLoad, Progress, markdown_table
 
-EXPECTED_SECONDS = 15
+EXPECTED_SECONDS = 12
 BUILDS = 3
 MODELS = {
     "MiniLM-L6 (BERT, 384 wide)": dict(

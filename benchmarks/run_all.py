@@ -10,7 +10,8 @@ by side in the same run, repeated, and reported as median and spread (half the r
 of the median) with the number of runs; quote the ratios, since shared machines are noisy. Each
 section also says how busy other processes kept the cores meanwhile.
 
-Progress goes to stderr, with an estimate of the time left. The GPU benchmarks are a separate
+Progress goes to stderr, with an estimate of the time left. With ``--only``, the sections of
+the other benchmarks already in the results file are kept, each with the date it was measured. The GPU benchmarks are a separate
 command (``python -m benchmarks.gpu``, on a CUDA machine): this one keeps the GPU section of the
 results file as it is.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 import time
 import traceback
@@ -33,6 +35,16 @@ BENCHMARKS = {
     "suite": "benchmarks.bench_suite",
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
+
+
+def wrap_section(name: str, body: str) -> str:
+    return f"<!-- bench:{name} -->\n{body.strip()}\n<!-- /bench:{name} -->"
+
+
+def section_of(text: str, name: str) -> str | None:
+    """The body of benchmark ``name``'s section in a results file, or ``None``."""
+    match = re.search(rf"<!-- bench:{name} -->\n(.*?)\n<!-- /bench:{name} -->", text, re.S)
+    return match.group(1) if match else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.common import Progress, machine_description, markdown_table
     from benchmarks.gpu import gpu_section, not_recorded_section, replace_gpu_section
 
+    machine = machine_description()  # before the run: its load average is the one at the start
+    load_at_start = next(f"load average {v} at the start" for k, v in machine if "load" in k)
     names = args.only or list(BENCHMARKS)
     modules = {name: importlib.import_module(BENCHMARKS[name]) for name in names}
     plan = {name: modules[name].EXPECTED_SECONDS for name in names}
@@ -60,31 +74,47 @@ def main(argv: list[str] | None = None) -> int:
         plan["suite"] = modules["suite"].REPORT_EXPECTED_SECONDS
         kwargs["suite"] = {"report": args.suite_report}
     progress = Progress(plan)
-    sections, durations = [], {}
+    sections, durations = {}, {}
     for name in names:
         progress.start(name)
         try:
-            sections.append(modules[name].run(progress=progress, **kwargs[name]))
+            body = modules[name].run(progress=progress, **kwargs[name])
         except Exception:  # noqa: BLE001 - one broken benchmark must not lose the others
             error = traceback.format_exc().strip().splitlines()
             print("\n".join(error), file=sys.stderr)
-            sections.append(f"### {name}: FAILED\n\n```text\n" + "\n".join(error[-6:]) + "\n```\n")
+            body = f"### {name}: FAILED\n\n```text\n" + "\n".join(error[-6:]) + "\n```\n"
         durations[name] = progress.finish()
+        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        if args.only:
+            stamp += f", re-run alone (`--only`, {durations[name]:.0f} s; {load_at_start})"
+        sections[name] = f"{body.rstrip()}\n\n_Measured {stamp}._"
     total = time.perf_counter() - progress.started
     timing_rows = [[name, f"{seconds:.0f} s"] for name, seconds in durations.items()]
     timing_rows.append(["**total**", f"**{total:.0f} s ({total / 60:.1f} min)**"])
-    text = (
+    existing = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
+    kept = {n: b for n in BENCHMARKS if n not in sections and (b := section_of(existing, n))}
+    header = (
         "## Benchmark results\n\n"
-        + markdown_table(["", ""], [list(row) for row in machine_description()])
+        + markdown_table(["", ""], [list(row) for row in machine])
         + "\n\n`python -m benchmarks.run_all"
         + (f" --only {' '.join(names)}" if args.only else "")
         + (f" --suite-report {args.suite_report}" if args.suite_report else "")
         + "` took:\n\n"
         + markdown_table(["benchmark", "time"], timing_rows)
-        + "\n\n"
-        + "\n".join(sections)
     )
-    existing = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
+    first = existing.find("<!-- bench:")
+    if args.only and first > 0:  # keep the header of the full run the other sections are from
+        header = existing[:first].rstrip()
+    text = (
+        header
+        + "\n\n"
+        + "\n\n".join(
+            wrap_section(n, sections[n] if n in sections else kept[n])
+            for n in BENCHMARKS
+            if n in sections or n in kept
+        )
+        + "\n"
+    )
     gpu = gpu_section(existing)
     if gpu is None:
         gpu_text = not_recorded_section("no GPU was lent to the session that wrote this file")

@@ -104,3 +104,11 @@ def test_suite_section_from_a_report_made_elsewhere(tmp_path):
     assert "| notebooks/00_setup.ipynb | 3.0 s |" in text
     assert "| unit tests (tests/) | 4.5 s |" in text
     assert "12.5 s" in text and "1 FAILED" in text and "tests.test_x::test_bad" in text
+
+
+def test_results_sections_round_trip():
+    from benchmarks.run_all import section_of, wrap_section
+
+    text = wrap_section("mapping", "### Mapping\n\nbody") + "\n\n" + wrap_section("suite", "x")
+    assert section_of(text, "mapping") == "### Mapping\n\nbody"
+    assert section_of(text, "suite") == "x" and section_of(text, "padding") is None
