@@ -38,60 +38,56 @@ def course(env: dict, *args: str, timeout: float = 60, check: bool = True):
     return done
 
 
-def test_resolve_checkpoint_and_pipeline_download_from_the_mirror(hub_online_env):
+def test_resolve_pipeline_typo_and_mrpc_against_the_mirror(hub_online_env):
+    """One child process (each pays the torch/transformers import): the course's own online
+    paths, every file downloaded from the mirror."""
     done = run_online(
         """
         from huggingface_hub import scan_cache_dir
 
-        from course_utils import pipeline, resolve_checkpoint
+        from course_utils import CheckpointError, load_mrpc, pipeline, resolve_checkpoint
 
         print("resolved:", resolve_checkpoint("distilbert-base-uncased-finetuned-sst-2-english"))
         classifier = pipeline("sentiment-analysis", device="cpu")
         print("label:", classifier("I've been waiting for a HuggingFace course my whole life.")[0]["label"])
+        try:
+            resolve_checkpoint("distilbert/distilgtp2")
+        except CheckpointError as err:
+            print("typo error:", err)
+        mrpc = load_mrpc()
+        print("rows:", {split: mrpc[split].num_rows for split in mrpc})
         print("cached:", sorted(r.repo_id for r in scan_cache_dir().repos))
         """,
         hub_online_env,
     )
-    assert f"resolved: {SST2}" in done.stdout
-    assert re.search(r"label: (NEGATIVE|POSITIVE)", done.stdout)
-    assert SST2 in done.stdout.split("cached:")[1]
-    assert "stand-in" not in done.stdout + done.stderr  # the real (mirrored) repository was used
-    assert hub_online_env["HF_ENDPOINT"] in done.stdout  # "No model was supplied ... (URL)"
+    out = done.stdout
+    assert f"resolved: {SST2}" in out
+    assert re.search(r"label: (NEGATIVE|POSITIVE)", out)
+    assert "stand-in" not in out + done.stderr  # the real (mirrored) repository was used
+    assert hub_online_env["HF_ENDPOINT"] in out  # "No model was supplied ... (URL)"
+    typo = out.split("typo error:", 1)[1].split("\n", 1)[0]
+    # The did-you-mean comes from the Hub's answer (RepositoryNotFound), not from a guess.
+    assert "was not found on the Hub at " + hub_online_env["HF_ENDPOINT"] in typo
+    assert "'distilbert/distilgpt2'" in typo
+    assert "Loaded MRPC from the Hub (nyu-mll/glue" in out
+    assert "rows: {'train': 400, 'validation': 100, 'test': 100}" in out
+    cached = out.split("cached:", 1)[1]
+    assert SST2 in cached and "nyu-mll/glue" in cached
 
 
-def test_a_typo_gets_the_did_you_mean_from_the_hubs_answer(hub_online_env):
-    done = run_online(
-        """
-        from course_utils import CheckpointError, resolve_checkpoint
-
-        try:
-            resolve_checkpoint("distilbert/distilgtp2")
-        except CheckpointError as err:
-            print("error:", err)
-        """,
-        hub_online_env,
-    )
-    error = done.stdout.split("error:", 1)[1]
-    assert "was not found on the Hub at " + hub_online_env["HF_ENDPOINT"] in error
-    assert "'distilbert/distilgpt2'" in error
-
-
-def test_prefetch_sizes_come_from_the_mirror(hub_online_env, hub_mirror_repos):
-    done = course(hub_online_env, "prefetch", "3", "--dry-run")
+def test_prefetch_sizes_come_from_the_mirror_then_offline_uses_the_downloads(
+    hub_online_env, hub_mirror_repos
+):
+    done = course(hub_online_env, "prefetch", "3", timeout=120)
     bert = next(
         line for line in done.stdout.splitlines() if "google-bert/bert-base-uncased" in line
     )
-    assert bert.rstrip().endswith("Hub"), bert
+    assert bert.rstrip().endswith("Hub"), bert  # sizes from the mirror's file metadata
     repo = hm.repo_dir(hub_mirror_repos.root, "models", "google-bert/bert-base-uncased")
-    files = [p for p in repo.iterdir() if p.is_file()]
     from course_utils.display import format_bytes
 
-    assert format_bytes(sum(p.stat().st_size for p in files)) in bert
-    assert "nyu-mll/glue (mrpc)" in done.stdout and "dry run: nothing downloaded" in done.stdout
-
-
-def test_prefetch_then_offline_uses_the_downloads(hub_online_env):
-    course(hub_online_env, "prefetch", "3", timeout=120)
+    assert format_bytes(sum(p.stat().st_size for p in repo.iterdir() if p.is_file())) in bert
+    assert "nyu-mll/glue (mrpc)" in done.stdout
     offline = dict(hub_online_env, HF_HUB_OFFLINE="1")
     done = run_online(
         """
@@ -107,20 +103,6 @@ def test_prefetch_then_offline_uses_the_downloads(hub_online_env):
     assert "stand-in" not in done.stdout
     assert "Loaded MRPC from the cache" in done.stdout
     assert "features: ['not_equivalent', 'equivalent']" in done.stdout
-
-
-def test_load_mrpc_goes_through_load_dataset(hub_online_env):
-    done = run_online(
-        """
-        from course_utils import load_mrpc
-
-        mrpc = load_mrpc()
-        print("rows:", {split: mrpc[split].num_rows for split in mrpc})
-        """,
-        hub_online_env,
-    )
-    assert "Loaded MRPC from the Hub (nyu-mll/glue" in done.stdout
-    assert "rows: {'train': 400, 'validation': 100, 'test': 100}" in done.stdout
 
 
 def test_doctor_reports_the_mirror_reachable(hub_online_env):
