@@ -23,8 +23,16 @@ from course_utils.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-# The zh-CN edition (notebooks/zh-CN/), once it exists: the same checks as the English decks.
-NOTEBOOKS_ZH = sorted((ROOT / "notebooks" / "zh-CN").glob("[0-9][0-9]_*.ipynb"))
+# One deck of the zh-CN edition gets the same checks as the English decks: the one with the most
+# Chinese text (its slides are the English ones translated, plus a Chinese section). All five
+# would cost some 14 s more of the suite's 4-minute budget: COURSE_ALL_ZH_DECKS=1 checks them all
+# (do it after editing a zh-CN notebook).
+_ZH = sorted((ROOT / "notebooks" / "zh-CN").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS_ZH = (
+    _ZH
+    if os.environ.get("COURSE_ALL_ZH_DECKS")
+    else [p for p in _ZH if p.name == "01_1_pipelines.ipynb"]
+)
 DECKS = [("en", p) for p in NOTEBOOKS] + [("zh-CN", p) for p in NOTEBOOKS_ZH]
 PAGES = [("en", p) for p in NOTEBOOKS]  # a zh-CN page is made the same way: its slides suffice
 SCREEN = (1280, 720)
