@@ -32,8 +32,8 @@ MULTIPROCESS_MIN_ROWS = 10_000
 ROWS_PER_PROCESS = 5_000
 
 
-class MissingColumnError(KeyError):
-    """A column the caller asked for is not in the dataset."""
+class MissingColumnError(CourseError, KeyError):
+    """A column the caller asked for is not in the dataset (or in one of its splits)."""
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
@@ -178,24 +178,38 @@ def choose_num_proc(num_rows: int, cpu_count: int | None = None) -> int | None:
 
 
 def _check_columns(dataset: Any, columns: tuple[str, ...]) -> None:
-    present = list(_column_names(dataset))
-    missing = [name for name in columns if name not in present]
-    if missing:
+    """Every split must have the columns: a DatasetDict's test split may lack one."""
+    for split, present in _column_names(dataset).items():
+        missing = [name for name in columns if name not in present]
+        if not missing:
+            continue
+        where = f" in the {split!r} split" if split else ""
+        if not present:
+            raise MissingColumnError(f"Column(s) {missing} not found{where}: it has no columns.")
         raise MissingColumnError(
-            f"Column(s) {missing} not found. The dataset has: {present}. "
-            "Pass the names of your two text columns, e.g. "
-            f"tokenize_pairs(dataset, tokenizer, columns=({present[0]!r}, ...))"
-            if present
-            else f"Column(s) {missing} not found: the dataset has no columns."
+            f"Column(s) {missing} not found{where}. It has: {present}. Pass the names of your "
+            f"two text columns, e.g. tokenize_pairs(dataset, tokenizer, columns=({present[0]!r}, "
+            "...)), or tokenize only the splits that have them, e.g. dataset['train']"
         )
 
 
-def _column_names(dataset: Any) -> list[str]:
+def _column_names(dataset: Any) -> dict[str, list[str]]:
+    """Column names per split ('' for a single Dataset)."""
     names = dataset.column_names
     if isinstance(names, dict):  # a DatasetDict: columns per split
-        first = next(iter(names.values()), [])
-        return list(first)
-    return list(names)
+        return {split: list(columns) for split, columns in names.items()}
+    return {"": list(names)}
+
+
+def _check_max_length(max_length: Any) -> None:
+    # 0 would silently turn truncation off, and a negative value overflows in the tokenizer.
+    if max_length is None:
+        return
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
+        raise CourseError(
+            f"max_length must be a positive number of tokens (or None for the model's maximum), "
+            f"got {max_length!r}; e.g. tokenize_pairs(dataset, tokenizer, max_length=128)"
+        )
 
 
 def tokenize_pairs(
@@ -224,6 +238,7 @@ def tokenize_pairs(
     if len(columns) not in (1, 2):
         raise ValueError(f"columns must name one or two text columns, got {columns!r}")
     _check_columns(dataset, columns)
+    _check_max_length(max_length)
     first, second = columns if len(columns) == 2 else (columns[0], None)
 
     def tokenize_function(batch):

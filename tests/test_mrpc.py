@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from course_utils import mrpc as mrpc_module
+from course_utils.errors import CourseError
 from course_utils.mrpc import (
     MissingColumnError,
     choose_num_proc,
@@ -149,6 +150,26 @@ def test_missing_column_lists_the_columns_present(mrpc, tokenizer):
     for present in ("sentence1", "sentence2", "label", "idx"):
         assert present in message
     assert isinstance(info.value, KeyError)
+
+
+def test_a_split_without_the_column_is_named(mrpc, tokenizer):
+    # The first split has the columns, a later one does not: the check must look at every split.
+    from datasets import DatasetDict
+
+    parts = DatasetDict(
+        train=mrpc["train"].select(range(4)),
+        test=mrpc["test"].select(range(4)).remove_columns("sentence2"),
+    )
+    with pytest.raises(MissingColumnError, match=r"\['sentence2'\] not found in the 'test' split"):
+        tokenize_pairs(parts, tokenizer)
+    assert issubclass(MissingColumnError, CourseError)
+
+
+@pytest.mark.parametrize("max_length", [0, -1, True, 12.5, "128"])
+def test_max_length_must_be_a_positive_whole_number(mrpc, tokenizer, max_length):
+    with pytest.raises(CourseError, match="max_length must be a positive number") as info:
+        tokenize_pairs(mrpc["validation"], tokenizer, max_length=max_length)
+    assert repr(max_length) in str(info.value)
 
 
 def test_wrong_number_of_columns(mrpc, tokenizer):
