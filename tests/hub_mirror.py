@@ -43,17 +43,12 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from course_utils import catalog
-
 OLAH_VERSION = "0.5.4"
 REPO_TYPES = ("models", "datasets", "spaces")
 DEFAULT_BRANCH = "main"
 _READINESS_PATH = "/api/models/hub-mirror/readiness-probe/revision/main"
 SERVER_SCRIPT = Path(__file__).resolve().with_name("hub_mirror_server.py")
 
-# Checkpoints the English chapters download, served under their real Hub ids from the local
-# stand-ins (every catalog model that has one).
-COURSE_MODELS = tuple(e.hub_id for e in catalog.ENTRIES if e.standin is not None and e.chapters)
 MRPC_REPO = "nyu-mll/glue"
 MRPC_SPLITS = ("train", "validation", "test")
 MRPC_LABELS = ("not_equivalent", "equivalent")
@@ -162,10 +157,20 @@ def add_dataset_repo(
     return _commit_all(target, f"Add {repo_id}")
 
 
-def add_course_models(root: Path | str, hub_ids: Iterable[str] = COURSE_MODELS) -> dict[str, str]:
+def course_models() -> tuple[str, ...]:
+    """Checkpoints the chapters download, served under their real Hub ids from the local
+    stand-ins (every catalog model that has one)."""
+    from course_utils import catalog
+
+    return tuple(e.hub_id for e in catalog.ENTRIES if e.standin is not None and e.chapters)
+
+
+def add_course_models(root: Path | str, hub_ids: Iterable[str] | None = None) -> dict[str, str]:
     """Mirror repos for the course's checkpoints, from its offline stand-ins; id -> commit SHA."""
     from course_utils import standins
 
+    if hub_ids is None:
+        hub_ids = course_models()
     return {
         hub_id: add_model_repo(root, hub_id, standins.ensure_standin(hub_id)) for hub_id in hub_ids
     }
@@ -259,7 +264,7 @@ def add_mrpc_repo(root: Path | str, workdir: Path | str) -> str:
 
 
 def build_course_mirror(
-    root: Path | str, workdir: Path | str, models: Iterable[str] = COURSE_MODELS
+    root: Path | str, workdir: Path | str, models: Iterable[str] | None = None
 ) -> dict[str, str]:
     """Everything the course downloads: its checkpoints and MRPC. Returns repo id -> SHA."""
     shas = add_course_models(root, models)

@@ -46,7 +46,7 @@ __all__ = ["hub_mirror_repos", "hub_mirror", "stock_hub_mirror", "hub_online_env
 class MirrorRepos:
     root: Path
     shas: dict[str, str] = field(default_factory=dict)
-    models: tuple[str, ...] = hm.COURSE_MODELS
+    models: tuple[str, ...] = field(default_factory=hm.course_models)
 
 
 def _require_server_tools() -> None:

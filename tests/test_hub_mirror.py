@@ -89,8 +89,8 @@ def _safetensors_parameter_count(path: Path) -> dict[str, int]:
 
 
 def test_repositories_are_git_repos_on_main_without_the_standin_marker(hub_mirror_repos):
-    assert set(hub_mirror_repos.shas) == {*hm.COURSE_MODELS, hm.MRPC_REPO}
-    for repo_id in hm.COURSE_MODELS:
+    assert set(hub_mirror_repos.shas) == {*hm.course_models(), hm.MRPC_REPO}
+    for repo_id in hm.course_models():
         folder = _model_dir(hub_mirror_repos, repo_id)
         assert hm._git(folder, "rev-parse", "--abbrev-ref", "HEAD") == "main"
         assert hm._git(folder, "rev-parse", "HEAD") == hub_mirror_repos.shas[repo_id]
@@ -219,9 +219,9 @@ def test_every_course_model_is_served_under_its_hub_id(hub_mirror_repos, hub_onl
         }))
         """,
         hub_online_env,
-        *hm.COURSE_MODELS,
+        *hm.course_models(),
     )
-    for repo_id in hm.COURSE_MODELS:
+    for repo_id in hm.course_models():
         sha, files = out[repo_id]
         assert sha == hub_mirror_repos.shas[repo_id]
         assert files == sorted(_committed_files(_model_dir(hub_mirror_repos, repo_id)))
@@ -592,3 +592,22 @@ def test_auto_tokenizer_fails_on_stock_olah(stock_hub_mirror, tmp_path):
         SST2,
     )
     assert out == f"/api/models/{SST2}/tree/main/additional_chat_templates"
+
+
+def test_the_server_script_imports_without_the_course_package():
+    """The server may run under another interpreter (HUB_MIRROR_PYTHON, e.g. CI's .venv-mirror)
+    that has olah but not course_utils: its imports must not reach the course package."""
+    import subprocess
+    import sys
+
+    tests_dir = Path(hm.__file__).resolve().parent
+    code = (
+        "import sys; sys.modules['course_utils'] = None; "  # any import of it now fails
+        f"sys.path.insert(0, {str(tests_dir)!r}); "
+        "import hub_mirror; from hub_mirror import DEFAULT_BRANCH, OLAH_VERSION; print('ok')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
