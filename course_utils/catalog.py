@@ -281,7 +281,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
             pad_token_id=59513,
             decoder_start_token_id=59513,
         ),
-        standin=StandinSpec("opus_mt_fr_en"),
+        standin=StandinSpec("marian_mt", options=(("source", "fr"), ("target", "en"))),
     ),
     CatalogEntry(
         "distilbert/distilbert-base-cased",

@@ -17,7 +17,9 @@ from course_utils import standin_tokenizers as tok
 from course_utils.catalog import CatalogEntry
 from course_utils.tiny_models import tiny_config
 
-MARIAN_MAX_LENGTH = 32  # the real opus-mt models have 512
+# The real opus-mt models have 512: they end a translation with </s> long before it; random
+# weights never do, and 512 steps of beam search would take some 20 s here.
+MARIAN_MAX_LENGTH = 32
 
 
 def _save(model, folder: Path) -> None:
@@ -158,47 +160,6 @@ def distilbart_cnn(folder: Path, entry: CatalogEntry) -> None:
     _save(model, folder)
 
 
-def opus_mt_fr_en(folder: Path, entry: CatalogEntry) -> None:
-    from transformers import GenerationConfig, MarianMTModel, MarianTokenizer
-
-    vocab = tok.marian_sentencepiece(folder, source=tok.corpus("fr"), target=tok.corpus("en"))
-    tokenizer = MarianTokenizer(
-        str(folder / "source.spm"),
-        str(folder / "target.spm"),
-        str(folder / "vocab.json"),
-        source_lang="fr",
-        target_lang="en",
-        model_max_length=512,
-    )
-    tokenizer.save_pretrained(folder)
-    pad, eos = vocab["<pad>"], vocab["</s>"]
-    config = tiny_config(
-        "marian",
-        len(vocab),
-        layers=1,
-        pad_token_id=pad,
-        eos_token_id=eos,
-        decoder_start_token_id=pad,
-        scale_embedding=True,
-        activation_function="swish",
-    )
-    model = MarianMTModel(config)
-    # The real checkpoint's generation settings, except max_length: the real model ends its
-    # translations with </s> long before its guard of 512 tokens; random weights never do, and
-    # 512 steps of beam search would take some 20 s here.
-    model.generation_config = GenerationConfig(
-        bad_words_ids=[[pad]],
-        bos_token_id=eos,
-        decoder_start_token_id=pad,
-        eos_token_id=eos,
-        forced_eos_token_id=eos,
-        max_length=MARIAN_MAX_LENGTH,
-        num_beams=4,
-        pad_token_id=pad,
-    )
-    _save(model, folder)
-
-
 def chinese_wordpiece_encoder(folder: Path, entry: CatalogEntry) -> None:
     """A BERT of the entry's model class with bert-base-chinese's character-level WordPiece
     (the vocabulary the bert-base-chinese family shares); label maps come from the entry."""
@@ -290,7 +251,6 @@ BUILDERS: dict[str, Callable[..., None]] = {
         smollm2,
         bart_mnli,
         distilbart_cnn,
-        opus_mt_fr_en,
         chinese_wordpiece_encoder,
         marian_mt,
     )
