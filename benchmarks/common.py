@@ -233,7 +233,7 @@ def machine_description() -> list[tuple[str, str]]:
 
     device = pick_device()
     versions = ", ".join(
-        f"{name} {_version(name)}"
+        f"{name} {package_version(name)}"
         for name in ("torch", "transformers", "datasets", "tokenizers", "accelerate")
     )
     load1, load5, _ = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
@@ -252,7 +252,7 @@ def machine_description() -> list[tuple[str, str]]:
     ]
 
 
-def _version(name: str) -> str:
+def package_version(name: str) -> str:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

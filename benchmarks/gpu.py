@@ -36,8 +36,9 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
+
+from benchmarks.common import markdown_table, package_version
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results.md"
@@ -278,7 +279,7 @@ def describe(settings: Settings) -> str:
             f"{settings.device} ({platform.machine()})" + (", smoke run" if settings.smoke else "")
         )
     versions = ", ".join(
-        f"{name} {_version(name)}" for name in ("torch", "transformers", "tokenizers")
+        f"{name} {package_version(name)}" for name in ("torch", "transformers", "tokenizers")
     )
     parts.append(f"{versions}, Python {platform.python_version()}")
     parts.append(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
@@ -296,19 +297,6 @@ def _driver_version() -> str:
         return out.stdout.strip().splitlines()[0] if out.returncode == 0 else "unknown"
     except (OSError, IndexError, subprocess.SubprocessError):
         return "unknown"
-
-
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _gib(num_bytes: int | None) -> str:
@@ -502,7 +490,9 @@ def bench_memory(settings: Settings) -> str:
     header = ["model", "parameters", "what", "estimate", "measured", "error"]
     return (
         f"#### Memory: estimate vs `torch.cuda.max_memory_allocated`\n\n{describe(settings)}\n\n"
-        + table(header + [f"within {TOLERANCE:.0%}"], [_format_memory_row(r) for r in rows])
+        + markdown_table(
+            header + [f"within {TOLERANCE:.0%}"], [_format_memory_row(r) for r in rows]
+        )
         + f"\n\n{verdict} Memory figures are counts of bytes, not timings: repeated steps give "
         "the same bytes (a range is shown where they did not).\n"
     )
@@ -589,7 +579,7 @@ def bench_throughput(settings: Settings, tokenizer) -> str:
     return (
         f"#### Training throughput: the chapter-3 loop (BERT-base classifier, random weights, "
         f"batch {size}, {len(examples)} samples per run)\n\n{describe(settings)}\n\n"
-        + table(
+        + markdown_table(
             [
                 "precision",
                 "padding",
@@ -653,7 +643,9 @@ def bench_pipeline(settings: Settings, tokenizer) -> str:
     return (
         f"#### Pipeline batching: text-classification, BERT-base (random weights), "
         f"{len(texts)} fixture sentences\n\n{describe(settings)}\n\n"
-        + table(["batch_size", "time (median ± half-range)", "sentences/s", "vs batch 1"], rows)
+        + markdown_table(
+            ["batch_size", "time (median ± half-range)", "sentences/s", "vs batch 1"], rows
+        )
         + "\n"
     )
 
