@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from benchmarks.common import Progress, interleaved, load_note, markdown_table, step_reporter
 
-EXPECTED_SECONDS = 50
+EXPECTED_SECONDS = 40
 MRPC_ROWS = 3668
 SIZES = {"MRPC size (3,668 pairs)": MRPC_ROWS, "10x (36,680 pairs)": 10 * MRPC_ROWS}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from benchmarks.common import Progress, interleaved, load_note, markdown_table, step_reporter
 
-EXPECTED_SECONDS = 30
+EXPECTED_SECONDS = 22
 BATCH_SIZE = 16
 SAMPLED_BATCHES = 5
 

@@ -29,7 +29,7 @@ import nbformat
 
 from benchmarks.common import OtherLoad, Progress, markdown_table
 
-EXPECTED_SECONDS = 240
+EXPECTED_SECONDS = 220
 REPORT_EXPECTED_SECONDS = 1
 
 ROOT = Path(__file__).resolve().parents[1]
