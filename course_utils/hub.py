@@ -187,7 +187,7 @@ def check_model_exists(repo_id: str, timeout: float | None = None) -> None:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import GatedRepoError
 
-    _warm_headers()
+    _reachable_then_warm(f"{repo_id} cannot be checked or downloaded", repo_id, "model", timeout)
     start = time.monotonic()
     try:
         HfApi().model_info(repo_id, timeout=request_timeout(timeout))
@@ -206,13 +206,28 @@ def repo_file_sizes(
     from huggingface_hub import HfApi
 
     info = HfApi().dataset_info if repo_type == "dataset" else HfApi().model_info
-    _warm_headers()
+    _reachable_then_warm(f"the files of {repo_id} cannot be listed", repo_id, repo_type, timeout)
     start = time.monotonic()
     try:
         siblings = info(repo_id, files_metadata=True, timeout=request_timeout(timeout)).siblings
     except Exception as err:
         raise _hub_error(err, repo_id, start, f"the files of {repo_id} cannot be listed") from None
     return {s.rfilename: s.size for s in siblings or []}
+
+
+def _reachable_then_warm(what: str, repo_id: str, repo_type: str, timeout: float | None) -> None:
+    """Probe (a bare request) before the first metadata request: building the Hub's headers
+    the first time asks the Hub itself (huggingface_hub fetches an agent registry, waiting up
+    to 3 s more), so a Hub that does not answer must be found before that."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)  # a malformed id is a typo to report, not a request to send
+    except HFValidationError as err:
+        raise _hub_error(err, repo_id, time.monotonic(), what) from None
+    ensure_reachable(what, repo_id, repo_type, timeout)
+    _warm_headers()
 
 
 def _warm_headers() -> None:

@@ -152,7 +152,8 @@ def test_online_alias_gives_the_hub_id_after_one_reachability_probe(online, alia
 def test_online_existing_repo_passes_through(online):
     calls = online(object())
     assert resolve_checkpoint("someone/their-model") == "someone/their-model"
-    assert calls == ["someone/their-model"]
+    # a bare probe first: the Hub's own headers would ask the Hub for more before model_info
+    assert calls == [("probe", "someone/their-model"), "someone/their-model"]
 
 
 def test_online_gated_repo_exists(online):

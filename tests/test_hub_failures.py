@@ -199,6 +199,55 @@ for call in (
     assert "Retrying" not in done.stderr  # one request, not huggingface_hub's back-off
 
 
+def test_a_stalled_hub_gets_one_bare_probe_before_anything_else(tmp_path):
+    """The first Hub request of a process builds huggingface_hub's headers, which fetch an
+    agent registry from the Hub with their own 3 s limit: a stalled Hub would cost that on top
+    of COURSE_HUB_TIMEOUT. The course probes first, with a bare request, so a Hub that does not
+    answer is asked exactly once. A fresh process: the registry is loaded once per process."""
+    import os
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    requests: list[bytes] = []
+
+    def record_and_say_nothing():
+        held = []
+        while True:
+            try:
+                conn = server.accept()[0]
+            except OSError:
+                break  # the server socket was closed
+            held.append(conn)
+            requests.append(conn.recv(4096).split(b"\r\n", 1)[0])
+        for conn in held:
+            conn.close()
+
+    threading.Thread(target=record_and_say_nothing, daemon=True).start()
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}
+    env.update(
+        HF_ENDPOINT=f"http://127.0.0.1:{server.getsockname()[1]}",
+        HF_HOME=str(tmp_path / "hf"),  # no cached registry
+        COURSE_HUB_TIMEOUT="1",
+        NO_PROXY="127.0.0.1",
+    )
+    code = """
+from course_utils import hub
+try:
+    hub.check_model_exists("someone/their-model")
+except hub.HubUnreachableError as err:
+    print("unreachable |", err)
+"""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        server.close()
+    assert "unreachable | " in done.stdout, done.stdout + done.stderr
+    assert requests == [b"HEAD /someone/their-model/resolve/main/config.json HTTP/1.1"]
+
+
 def test_hub_timeout_setting_is_checked(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_HUB_TIMEOUT", "soon")
     with pytest.raises(ValueError, match="COURSE_HUB_TIMEOUT='soon'"):
