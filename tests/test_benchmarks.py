@@ -112,3 +112,22 @@ def test_results_sections_round_trip():
     text = wrap_section("mapping", "### Mapping\n\nbody") + "\n\n" + wrap_section("suite", "x")
     assert section_of(text, "mapping") == "### Mapping\n\nbody"
     assert section_of(text, "suite") == "x" and section_of(text, "padding") is None
+
+
+def test_hub_failure_benchmark_reports_what_the_learner_is_told():
+    from benchmarks import bench_hub_failures as bench
+
+    tells = "import sys; sys.exit('set HF_ENDPOINT, or HF_HUB_OFFLINE=1')"
+    raises = "raise RuntimeError('deep inside a library')"
+    with bench.dead_endpoints() as endpoints:
+        seconds, told = bench.measure(["-c", tells], endpoints["refused"])
+        _, crashed = bench.measure(["-c", raises], endpoints["stalled"])
+    assert told == "exit 1, names HF_ENDPOINT and HF_HUB_OFFLINE" and 0 < seconds < 60
+    assert crashed == "exit 1, a traceback"
+
+
+def test_run_all_leaves_the_waiting_benchmark_to_a_request():
+    from benchmarks import run_all
+
+    assert "hub" in run_all.BENCHMARKS and "hub" not in run_all.DEFAULT
+    assert set(run_all.DEFAULT) == set(run_all.BENCHMARKS) - {"hub"}
