@@ -25,6 +25,7 @@ import pytest
 from huggingface_hub import constants
 
 import course_utils
+from benchmarks import bench_hub_failures
 from course_utils import hub
 from course_utils.checkpoints import CheckpointError
 from course_utils.cli import main
@@ -47,32 +48,19 @@ def _fail_instead_of_hanging():
 
 
 @pytest.fixture(scope="module")
-def refused_endpoint():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"  # closed again: nothing listens there
+def dead_endpoints():
+    with bench_hub_failures.dead_endpoints() as endpoints:  # the benchmark's, the same two
+        yield endpoints
 
 
 @pytest.fixture(scope="module")
-def stalled_endpoint():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    held: list[socket.socket] = []
+def refused_endpoint(dead_endpoints):
+    return dead_endpoints["refused"]
 
-    def accept_and_say_nothing():
-        while True:
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                return  # the server socket was closed
 
-    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    server.close()
-    for conn in held:
-        conn.close()
+@pytest.fixture(scope="module")
+def stalled_endpoint(dead_endpoints):
+    return dead_endpoints["stalled"]
 
 
 @pytest.fixture(params=["refused", "stalled"])
