@@ -74,14 +74,14 @@ def install_torch(pip: list[str]) -> None:
 
 def fingerprint(extras: str) -> str:
     digest = hashlib.sha256(extras.encode())
-    for path in (ROOT / "pyproject.toml", CONSTRAINTS):
+    for path in (ROOT / "pyproject.toml", ROOT / "authoring" / "pyproject.toml", CONSTRAINTS):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
 def setup(dev: bool) -> Path:
     """Create or update .venv; return its Python. Does nothing when already up to date."""
-    extras = ".[dev,slides]" if dev else "."
+    extras = ".[dev]" if dev else "."
     stamp = VENV / f".course-setup-{'dev' if dev else 'runtime'}"
     python = bin_path(VENV, "python")
     if stamp.is_file() and stamp.read_text() == fingerprint(extras) and python.exists():
@@ -93,7 +93,9 @@ def setup(dev: bool) -> Path:
     run(*pip, "install", "--quiet", "--upgrade", "pip")
     if subprocess.run([str(python), "-c", "import torch"], capture_output=True).returncode:
         install_torch(pip)
-    run(*pip, "install", "--quiet", "-e", extras, "-c", CONSTRAINTS)
+    # The instructors' tools (slides, notebook refresh, zh-CN sync) are a package of their own.
+    authoring = ["-e", str(ROOT / "authoring")] if dev else []
+    run(*pip, "install", "--quiet", "-e", extras, *authoring, "-c", CONSTRAINTS)
     stamp.write_text(fingerprint(extras))
     return python
 
@@ -147,7 +149,7 @@ def lock() -> int:
         venv.create(env, with_pip=True)
         pip = [str(bin_path(env, "python")), "-m", "pip", "--disable-pip-version-check"]
         install_torch(pip)
-        run(*pip, "install", "--quiet", "-e", ".[dev,slides]")
+        run(*pip, "install", "--quiet", "-e", ".[dev]", "-e", str(ROOT / "authoring"))
         frozen = subprocess.run(
             [*pip, "freeze", "--exclude-editable"], capture_output=True, text=True, check=True
         ).stdout
@@ -155,7 +157,7 @@ def lock() -> int:
     pins = sorted(line.split("+")[0] for line in frozen.splitlines() if "==" in line)
     header = (
         "# The versions the tests run with (python3 tasks.py lock rewrites this file).\n"
-        "# pip install -e '.[dev,slides]' -c constraints.txt reproduces the tested set.\n"
+        "# pip install -e '.[dev]' -e ./authoring -c constraints.txt reproduces the tested set.\n"
     )
     CONSTRAINTS.write_text(header + "\n".join(pins) + "\n")
     print(f"wrote {len(pins)} pins to {CONSTRAINTS.name}")

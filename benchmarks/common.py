@@ -229,7 +229,7 @@ def machine_description() -> list[tuple[str, str]]:
     import psutil
     import torch
 
-    from course_utils.device import device_name, pick_device
+    from course_utils.models.device import device_name, pick_device
 
     device = pick_device()
     versions = ", ".join(

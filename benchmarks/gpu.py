@@ -14,7 +14,7 @@ course's MRPC fixture (``course_utils/data/mrpc_fixture/*.jsonl``, read as JSON 
 tokenized with the bert-base-uncased vocabulary shipped in ``benchmarks/data/`` (the same ids as
 the MiniLM tokenizer the CPU benchmarks use).
 
-1. Memory: ``course_utils.memory.estimate_memory`` against ``torch.cuda.max_memory_allocated``,
+1. Memory: ``course_utils.models.memory.estimate_memory`` against ``torch.cuda.max_memory_allocated``,
    for inference and for a training step with AdamW, fp32 and bf16 (autocast, fp32 master
    weights), at BERT-base, GPT-2 and a 1.1 B Llama-style shape. The training totals
    (16 / 18 bytes per parameter) are checked against the device, within 15 %.
@@ -400,7 +400,7 @@ def _memory_rows(name: str, config, precision: str, settings: Settings) -> tuple
     """Table rows for one shape at one precision, and the training checks made."""
     import torch
 
-    from course_utils.memory import estimate_memory
+    from course_utils.models.memory import estimate_memory
 
     dtype_name = {"fp32": "float32", "bf16": "bfloat16"}[precision]
     inference = estimate_memory(config, dtype=dtype_name)

@@ -27,29 +27,29 @@ from typing import TYPE_CHECKING
 
 # Public name -> the module that defines it.
 _EXPORTS = {
-    "AccessResult": "course_utils.hub",
-    "check_repo_access": "course_utils.hub",
-    "Checkpoint": "course_utils.checkpoints",
-    "CheckpointError": "course_utils.checkpoints",
-    "locate": "course_utils.checkpoints",
-    "resolve_checkpoint": "course_utils.checkpoints",
+    "AccessResult": "course_utils.hub.client",
+    "check_repo_access": "course_utils.hub.client",
+    "Checkpoint": "course_utils.models.resolve",
+    "CheckpointError": "course_utils.models.resolve",
+    "locate": "course_utils.models.resolve",
+    "resolve_checkpoint": "course_utils.models.resolve",
     "format_bytes": "course_utils.display",
     "use_chinese_font": "course_utils.fonts",
-    "pick_device": "course_utils.device",
-    "supports_bf16": "course_utils.device",
+    "pick_device": "course_utils.models.device",
+    "supports_bf16": "course_utils.models.device",
     "EnvironmentReport": "course_utils.environment",
     "advice": "course_utils.environment",
     "environment_report": "course_utils.environment",
-    "FitVerdict": "course_utils.memory",
-    "MemoryEstimate": "course_utils.memory",
-    "ModelTooLargeError": "course_utils.memory",
-    "check_fits": "course_utils.memory",
-    "ensure_fits": "course_utils.memory",
-    "estimate_memory": "course_utils.memory",
+    "FitVerdict": "course_utils.models.memory",
+    "MemoryEstimate": "course_utils.models.memory",
+    "ModelTooLargeError": "course_utils.models.memory",
+    "check_fits": "course_utils.models.memory",
+    "ensure_fits": "course_utils.models.memory",
+    "estimate_memory": "course_utils.models.memory",
     "choose_num_proc": "course_utils.mrpc",
     "load_mrpc": "course_utils.mrpc",
     "tokenize_pairs": "course_utils.mrpc",
-    "pipeline": "course_utils.pipelines",
+    "pipeline": "course_utils.pipelines.factory",
     "force_standins": "course_utils.settings",
     "offline_mode": "course_utils.settings",
     "compare_tokenizers": "course_utils.tokenizer_lab",
@@ -88,13 +88,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what type checkers and readers see; nothing of this runs
-    from course_utils.checkpoints import Checkpoint, CheckpointError, locate, resolve_checkpoint
-    from course_utils.device import pick_device, supports_bf16
     from course_utils.display import format_bytes
     from course_utils.environment import EnvironmentReport, advice, environment_report
     from course_utils.fonts import use_chinese_font
-    from course_utils.hub import AccessResult, check_repo_access
-    from course_utils.memory import (
+    from course_utils.hub.client import AccessResult, check_repo_access
+    from course_utils.models.device import pick_device, supports_bf16
+    from course_utils.models.memory import (
         FitVerdict,
         MemoryEstimate,
         ModelTooLargeError,
@@ -102,8 +101,9 @@ if TYPE_CHECKING:  # what type checkers and readers see; nothing of this runs
         ensure_fits,
         estimate_memory,
     )
+    from course_utils.models.resolve import Checkpoint, CheckpointError, locate, resolve_checkpoint
     from course_utils.mrpc import choose_num_proc, load_mrpc, tokenize_pairs
-    from course_utils.pipelines import pipeline
+    from course_utils.pipelines.factory import pipeline
     from course_utils.settings import force_standins, offline_mode
     from course_utils.tokenizer_lab import compare_tokenizers, load_corpus, train_tokenizer
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 class StandinSpec:
     """How the offline stand-in of a catalog model is made.
 
-    ``builder`` names a function in :mod:`course_utils.standin_models`; ``options`` are passed
+    ``builder`` names a function in :mod:`course_utils.standins.builders`; ``options`` are passed
     to it; ``note`` is added to the notice when the stand-in is used.
     """
 

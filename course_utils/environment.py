@@ -16,9 +16,10 @@ from pathlib import Path
 
 import psutil
 
-from course_utils import catalog, hub, settings
-from course_utils.device import accelerator_memory, device_name, pick_device
+from course_utils import catalog, settings
 from course_utils.display import RowsReport, format_bytes
+from course_utils.hub import client as hub
+from course_utils.models.device import accelerator_memory, device_name, pick_device
 from course_utils.paths import folder_size
 
 HUB_CHECK_SECONDS = 3.0

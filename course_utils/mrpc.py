@@ -84,8 +84,8 @@ def load_mrpc_fixture():
         path = FIXTURE_DIR / f"{split}.jsonl"
         if not path.is_file():
             raise FileNotFoundError(
-                f"The MRPC fixture file {path} is missing. Reinstall the course package "
-                "(pip install -e .) or regenerate it with: python tools/make_mrpc_fixture.py"
+                f"The MRPC fixture file {path} is missing: reinstall the course package "
+                "(in a clone: pip install -e .)"
             )
         with path.open(encoding="utf-8") as handle:
             rows = [json.loads(line) for line in handle if line.strip()]
@@ -139,7 +139,7 @@ def _load_cached():
 def _load_from_hub():
     from datasets import load_dataset
 
-    from course_utils import hub
+    from course_utils.hub import client as hub
 
     try:
         hub.ensure_reachable("MRPC cannot be downloaded", repo_id=MRPC_HUB_ID, repo_type="dataset")

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils import catalog, hub
+from course_utils import catalog
 from course_utils.display import format_bytes
+from course_utils.hub import client as hub
 
 CONFIG_FILES = frozenset({"config.json", "generation_config.json"})
 TOKENIZER_FILES = frozenset(
@@ -170,7 +171,7 @@ def downloads_anything(chapters: list[int], edition: str = "en") -> bool:
 
 
 def _memory_verdict(hub_id: str) -> tuple[bool, str]:
-    from course_utils.memory import check_fits, estimate_memory
+    from course_utils.models.memory import check_fits, estimate_memory
 
     # "auto": the dtype the checkpoint is stored in, which is what from_pretrained loads.
     verdict = check_fits(estimate_memory(hub_id, dtype="auto"))

@@ -167,7 +167,7 @@ def course_models() -> tuple[str, ...]:
 
 def add_course_models(root: Path | str, hub_ids: Iterable[str] | None = None) -> dict[str, str]:
     """Mirror repos for the course's checkpoints, from its offline stand-ins; id -> commit SHA."""
-    from course_utils import standins
+    from course_utils.standins import store as standins
 
     if hub_ids is None:
         hub_ids = course_models()

@@ -16,10 +16,13 @@ import pytest
 import torch
 
 import course_utils
-from course_utils import catalog, hub, memory, prefetch, settings, standins
-from course_utils.checkpoints import CheckpointError
+from course_utils import catalog, prefetch, settings
 from course_utils.cli import main
 from course_utils.errors import CourseError
+from course_utils.hub import client as hub
+from course_utils.models import memory
+from course_utils.models.resolve import CheckpointError
+from course_utils.standins import store as standins
 
 GIB = 1024**3
 
@@ -204,7 +207,7 @@ def test_auto_dtype_is_the_stored_dtype(tmp_path):
 
 
 def test_unknown_dtype_fails_before_anything_is_located(monkeypatch):
-    monkeypatch.setattr("course_utils.checkpoints.locate", pytest.fail)
+    monkeypatch.setattr("course_utils.models.resolve.locate", pytest.fail)
     with pytest.raises(ValueError, match="Unknown dtype 'float13'"):
         course_utils.pipeline("text-generation", model="distilgpt2", dtype="float13")
 
@@ -312,7 +315,7 @@ def test_html_execute_fails_when_a_cell_raises(tmp_path, capsys):
 
 
 def test_standins_build_force_replaces_the_folder(monkeypatch, tmp_path, capsys):
-    from course_utils import standin_models
+    from course_utils.standins import builders as standin_models
 
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
     builds = []

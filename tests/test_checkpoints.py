@@ -10,7 +10,9 @@ import pytest
 from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
-from course_utils import CheckpointError, catalog, hub, resolve_checkpoint, settings, standins
+from course_utils import CheckpointError, catalog, resolve_checkpoint, settings
+from course_utils.hub import client as hub
+from course_utils.standins import store as standins
 
 
 def _response(status):

@@ -10,7 +10,9 @@ import pytest
 from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer, pipeline
 
 import course_utils
-from course_utils import catalog, estimate_memory, resolve_checkpoint, standin_tokenizers, standins
+from course_utils import catalog, estimate_memory, resolve_checkpoint
+from course_utils.standins import store as standins
+from course_utils.standins import tokenizers as standin_tokenizers
 
 BERT_CHINESE = "google-bert/bert-base-chinese"
 SENTIMENT = "uer/roberta-base-finetuned-jd-binary-chinese"

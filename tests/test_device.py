@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from course_utils import device as device_module
-from course_utils.device import DeviceError, pick_device
+from course_utils.models import device as device_module
+from course_utils.models.device import DeviceError, pick_device
 
 
 @pytest.fixture

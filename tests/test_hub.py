@@ -10,7 +10,7 @@ from huggingface_hub import constants
 from huggingface_hub.utils import _http
 
 from course_utils import settings
-from course_utils.hub import check_repo_access
+from course_utils.hub.client import check_repo_access
 
 # Built by concatenation so no token-shaped literal sits in the repository.
 FAKE_TOKEN = "hf_" + "FakeTokenForTestsOnly" + "1234567890abcdef"

@@ -26,10 +26,10 @@ from huggingface_hub import constants
 
 import course_utils
 from benchmarks import bench_hub_failures
-from course_utils import hub
-from course_utils.checkpoints import CheckpointError
 from course_utils.cli import main
-from course_utils.memory import ConfigUnavailableError
+from course_utils.hub import client as hub
+from course_utils.models.memory import ConfigUnavailableError
+from course_utils.models.resolve import CheckpointError
 from course_utils.mrpc import MrpcUnavailableError
 
 HANG_LIMIT_S = 60  # far above any bounded failure here; only a hang reaches it
@@ -220,7 +220,7 @@ def test_a_stalled_hub_gets_one_bare_probe_before_anything_else(tmp_path):
         NO_PROXY="127.0.0.1",
     )
     code = """
-from course_utils import hub
+from course_utils.hub import client as hub
 try:
     hub.check_model_exists("someone/their-model")
 except hub.HubUnreachableError as err:

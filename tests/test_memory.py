@@ -5,8 +5,8 @@ import json
 import pytest
 from transformers import BertConfig, GPT2Config, MistralConfig, MixtralConfig
 
-from course_utils import memory
-from course_utils.memory import ModelTooLargeError, check_fits, ensure_fits, estimate_memory
+from course_utils.models import memory
+from course_utils.models.memory import ModelTooLargeError, check_fits, ensure_fits, estimate_memory
 
 GIB = 1024**3
 

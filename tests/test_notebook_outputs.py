@@ -4,7 +4,7 @@ Every notebook under notebooks/ (subfolders included) is read as committed, with
 A code cell tagged ``nbval-check-output`` is committed with its output, and nbval compares that
 output when pytest runs the notebook (so a stale stored output fails there). Every other code
 cell is committed without output: the markdown next to it quotes what the real checkpoint
-prints. tools/refresh_notebooks.py writes notebooks in this shape.
+prints. authoring/course_authoring/refresh_notebooks.py writes notebooks in this shape.
 """
 
 import base64
@@ -95,7 +95,7 @@ def test_only_tagged_cells_have_outputs(path):
         if CHECK_TAG in tags(cell):
             assert cell.outputs, (
                 f"cell {index} is tagged {CHECK_TAG} but has no stored output: "
-                f"run python tools/refresh_notebooks.py {path.relative_to(ROOT)}"
+                f"run python authoring/course_authoring/refresh_notebooks.py {path.relative_to(ROOT)}"
             )
             assert cell.execution_count is not None, (
                 f"cell {index}: stored outputs need an execution_count (nbval refuses them)"
@@ -103,7 +103,7 @@ def test_only_tagged_cells_have_outputs(path):
         else:
             assert not cell.outputs, (
                 f"cell {index} has stored outputs but is not tagged {CHECK_TAG}: tag it if its "
-                "output is the same offline and online, else clear it (tools/refresh_notebooks.py)"
+                "output is the same offline and online, else clear it (authoring/course_authoring/refresh_notebooks.py)"
             )
             assert cell.execution_count is None, f"cell {index}: a cleared cell keeps no count"
 
@@ -217,11 +217,7 @@ def test_the_weight_call_pattern():
 
 
 def load_refresh_tool():
-    spec = importlib.util.spec_from_file_location(
-        "refresh_notebooks", ROOT / "tools" / "refresh_notebooks.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module("course_authoring.refresh_notebooks")
     module.offline_env = lambda: None  # the test session already runs offline (conftest.py)
     return module
 

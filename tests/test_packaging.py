@@ -11,6 +11,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+AUTHORING = tomllib.loads((ROOT / "authoring" / "pyproject.toml").read_text())["project"]
 # Installed first, for the machine's hardware: in environment.yml and constraints.txt, never
 # claimed in pyproject.toml (see the comment there).
 INSTALLED_FIRST = {"torch"}
@@ -25,6 +26,7 @@ def _name(requirement: str) -> str:
 def _requirements() -> dict[str, list[str]]:
     groups = {"runtime": PROJECT["dependencies"]}
     groups.update(PROJECT["optional-dependencies"])
+    groups["authoring"] = [r for r in AUTHORING["dependencies"] if _name(r) != "course-utils"]
     return groups
 
 
@@ -82,7 +84,7 @@ def test_every_lower_bound_is_the_tested_version():
 def test_environment_yml_matches_pyproject():
     groups = {k: {_name(r) for r in v} for k, v in _requirements().items()}
     conda, pip = _environment_names()
-    extras = groups["dev"] | groups["slides"]
+    extras = groups["dev"] | groups["authoring"]
     assert (conda - INSTALLED_FIRST) | (pip - extras) == groups["runtime"]
     assert INSTALLED_FIRST <= conda
     assert not conda & pip, f"listed twice in environment.yml: {conda & pip}"
@@ -92,7 +94,7 @@ def test_environment_yml_matches_pyproject():
 def test_slides_tools_are_not_in_the_learners_install():
     runtime = {_name(r) for r in PROJECT["dependencies"]}
     assert not {"sphinx", "sphinx-revealjs", "nbconvert"} & runtime
-    assert "sphinx-revealjs" in {_name(r) for r in PROJECT["optional-dependencies"]["slides"]}
+    assert "sphinx-revealjs" in {_name(r) for r in AUTHORING["dependencies"]}
 
 
 def test_ci_runs_exactly_the_readme_test_command():

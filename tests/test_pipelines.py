@@ -10,9 +10,9 @@ import transformers
 
 import course_utils
 from course_utils import ModelTooLargeError
-from course_utils.pipelines import UnknownTaskError, check_task, pipeline
-from course_utils.restored_qa import QuestionAnsweringPipeline
-from course_utils.restored_seq2seq import SummarizationPipeline, TranslationPipeline
+from course_utils.pipelines.factory import UnknownTaskError, check_task, pipeline
+from course_utils.pipelines.qa import QuestionAnsweringPipeline
+from course_utils.pipelines.seq2seq import SummarizationPipeline, TranslationPipeline
 
 # The study notes' chapter 1 inputs.
 NOTES_QA = [
@@ -158,7 +158,7 @@ def test_device_comes_from_pick_device(monkeypatch):
         calls.append(preferred)
         return torch.device("cpu")
 
-    monkeypatch.setattr("course_utils.device.pick_device", fake_pick_device)
+    monkeypatch.setattr("course_utils.models.device.pick_device", fake_pick_device)
     pipe = pipeline("translation_fr_to_en")
     assert calls and pipe.device.type == "cpu"
 
@@ -183,16 +183,16 @@ def test_an_already_loaded_model_is_accepted(question_answerer):
 
 def test_memory_check_runs_before_the_checkpoint_is_located(monkeypatch):
     # The same wiring online: the catalog name is checked, then located, then loaded.
-    from course_utils import checkpoints
+    from course_utils.models import resolve as checkpoints
 
     events = []
     folder = str(Path(__file__).parent / "fixtures" / "restored" / "bart")
     monkeypatch.setattr(
-        "course_utils.memory.ensure_fits",
+        "course_utils.models.memory.ensure_fits",
         lambda model, **kw: events.append(("ensure_fits", model.real_name, kw["dtype"])),
     )
     monkeypatch.setattr(
-        "course_utils.checkpoints.locate",
+        "course_utils.models.resolve.locate",
         lambda name: (
             events.append(("locate", name.real_name)) or checkpoints.Checkpoint(name, folder, "hub")
         ),
@@ -209,7 +209,8 @@ def test_memory_check_runs_before_the_checkpoint_is_located(monkeypatch):
 def test_offline_memory_check_is_about_the_real_model_not_its_stand_in(monkeypatch):
     """Offline, the verdict uses the catalog's numbers of the real checkpoint, whether the
     pipeline is given the catalog name or the stand-in's folder."""
-    from course_utils import catalog, memory
+    from course_utils import catalog
+    from course_utils.models import memory
 
     real = catalog.find("sshleifer/distilbart-cnn-12-6")
     checked = []

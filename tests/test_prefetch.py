@@ -8,9 +8,9 @@ import huggingface_hub
 import pytest
 from huggingface_hub.hf_api import RepoSibling
 
-from course_utils import hub as course_hub
 from course_utils import prefetch, settings
 from course_utils.cli import main
+from course_utils.hub import client as course_hub
 
 # What the Hub lists for google-bert/bert-base-uncased: the same weights in five formats.
 BERT_FILES = {
@@ -161,11 +161,11 @@ def test_chapter_0_has_only_memory_only_models(monkeypatch, capsys):
 
 
 def test_memory_check_skips_a_model_that_cannot_fit(monkeypatch, capsys):
-    import course_utils.memory
+    import course_utils.models.memory
 
     hub = FakeHub(monkeypatch)
     monkeypatch.setattr(
-        course_utils.memory,
+        course_utils.models.memory,
         "available_memory",
         lambda device=None: (100_000_000, 100_000_000, "RAM"),
     )

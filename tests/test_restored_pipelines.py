@@ -17,9 +17,8 @@ import pytest
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoModelForSeq2SeqLM, AutoTokenizer
 
-from course_utils.qa_spans import decode_spans
-from course_utils.restored_qa import QuestionAnsweringPipeline
-from course_utils.restored_seq2seq import SummarizationPipeline, TranslationPipeline
+from course_utils.pipelines.qa import QuestionAnsweringPipeline, decode_spans
+from course_utils.pipelines.seq2seq import SummarizationPipeline, TranslationPipeline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "restored"
 REFERENCE = json.loads((FIXTURES / "expected_4x.json").read_text(encoding="utf-8"))

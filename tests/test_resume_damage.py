@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from course_utils import train_checkpoints as ckpt
 from course_utils.cli import main
-from course_utils.train_loop import train
-from course_utils.train_resume import load_checkpoint
-from course_utils.train_settings import RunConfig, build_parser
+from course_utils.training import checkpoints as ckpt
+from course_utils.training.loop import train
+from course_utils.training.options import RunConfig, build_parser
+from course_utils.training.resume import load_checkpoint
 
 FLAGS = [
     "--checkpoint", "gpt2",
@@ -226,7 +226,7 @@ class FakeAccelerator:
 def test_an_rng_state_that_cannot_be_restored_is_warned(tmp_path):
     from types import SimpleNamespace
 
-    from course_utils.train_resume import resume_candidates
+    from course_utils.training.resume import resume_candidates
 
     folder = make_checkpoint(tmp_path, 2)
     truncate(folder / "random_states_0.pkl")

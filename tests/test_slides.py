@@ -17,8 +17,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_authoring import assets as slide_assets
+from course_authoring import slides
 
-from course_utils import slide_assets, slides
 from course_utils.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

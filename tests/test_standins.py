@@ -21,8 +21,11 @@ from transformers import (
     pipeline,
 )
 
-from course_utils import catalog, resolve_checkpoint, standin_models, standin_tokenizers, standins
+from course_utils import catalog, resolve_checkpoint
 from course_utils.paths import folder_size
+from course_utils.standins import builders as standin_models
+from course_utils.standins import store as standins
+from course_utils.standins import tokenizers as standin_tokenizers
 
 COURSE_SENTENCE = "I've been waiting for a HuggingFace course my whole life."
 # From the course (chapter 2): bert-base-uncased's ids for COURSE_SENTENCE.

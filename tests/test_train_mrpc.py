@@ -24,15 +24,20 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import train_mrpc
-from course_utils.train_checkpoints import (
+from course_utils.training import __main__ as train_mrpc
+from course_utils.training.checkpoints import (
     STATE_FILE,
     complete_checkpoints,
     latest_checkpoint,
     remove_partial_checkpoints,
 )
-from course_utils.train_loop import EpochShuffleSampler
-from course_utils.train_settings import RunConfig, TrainingSetupError, build_parser, check_resumable
+from course_utils.training.loop import EpochShuffleSampler
+from course_utils.training.options import (
+    RunConfig,
+    TrainingSetupError,
+    build_parser,
+    check_resumable,
+)
 
 SMALL_RUN = [
     "--checkpoint", "google-bert/bert-base-cased",
@@ -51,7 +56,7 @@ RUN_TIMEOUT = 300
 
 
 def script(*args: str) -> list[str]:
-    return [sys.executable, "-m", "course_utils.train_mrpc", *args]
+    return [sys.executable, "-m", "course_utils.training", *args]
 
 
 # The training script, killed with SIGKILL by itself right after the checkpoint of step
@@ -59,7 +64,8 @@ def script(*args: str) -> list[str]:
 KILL_AFTER_STEP = 3
 _KILLED_SCRIPT = f"""
 import os, signal, sys
-from course_utils import train_checkpoints, train_mrpc
+from course_utils.training import checkpoints as train_checkpoints
+from course_utils.training import __main__ as train_mrpc
 
 save = train_checkpoints.save_checkpoint
 
@@ -83,7 +89,7 @@ def torchrun(nproc: int, *args: str) -> list[str]:
         sys.executable, "-m", "torch.distributed.run",
         "--nproc_per_node", str(nproc),
         "--master_port", str(29400 + os.getpid() % 500),
-        "-m", "course_utils.train_mrpc", *args,
+        "-m", "course_utils.training", *args,
     ]  # fmt: skip
 
 

@@ -1,16 +1,12 @@
-"""tools/sync_zh_cn.py, which keeps the zh-CN edition in step with the English notebooks."""
+"""authoring/course_authoring/sync_zh_cn.py, which keeps the zh-CN edition in step with the English notebooks."""
 
-import importlib.util
 from pathlib import Path
 
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("sync_zh_cn", ROOT / "tools" / "sync_zh_cn.py")
-sync = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sync)
-
+from course_authoring import sync_zh_cn as sync  # noqa: E402
 
 # --- the sync tool itself, on small notebooks ------------------------------------------------
 

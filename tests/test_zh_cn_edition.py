@@ -5,7 +5,6 @@ the English one (checked here), so only the cells that the zh-CN edition alone h
 Chinese-text section at the end of each chapter — are executed again, all in one kernel.
 """
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -13,16 +12,17 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("sync_zh_cn", ROOT / "tools" / "sync_zh_cn.py")
-sync = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sync)
+from course_authoring import sync_zh_cn as sync  # noqa: E402
 
 
 def test_every_chapter_has_a_zh_cn_edition_in_step():
     pairs = sync.pairs()
     assert len(pairs) >= 5
     found = [p for en, zh in pairs for p in sync.problems(en, zh)]
-    assert not found, "\n".join(found) + "\n(python tools/sync_zh_cn.py updates; see its doc)"
+    assert not found, (
+        "\n".join(found)
+        + "\n(python authoring/course_authoring/sync_zh_cn.py updates; see its doc)"
+    )
 
 
 def test_the_chinese_sections_run_and_match_their_stored_outputs(tmp_path):

@@ -13,11 +13,18 @@ import argparse
 import sys
 from importlib import metadata
 
-from course_utils.cli import doctor, prefetch, slides, standins, train
+from course_utils.cli import doctor, prefetch, standins, train
 from course_utils.cli.errors import CommandError
 from course_utils.errors import CourseError, one_paragraph
 
-COMMAND_MODULES = (doctor, prefetch, standins, slides, train)
+COMMAND_MODULES = (doctor, prefetch, standins, train)
+# Commands of other installed packages (the authoring tools add `slides` and `html`).
+PLUGIN_GROUP = "course_utils.commands"
+AUTHORING_COMMANDS = ("slides", "html")
+AUTHORING_HINT = (
+    "is one of the instructors' tools, which are not part of the learner's install: in a clone "
+    "of the course, run `python3 tasks.py setup --dev` (or `pip install -e ./authoring`)"
+)
 
 __all__ = ["CommandError", "build_parser", "main"]
 
@@ -39,7 +46,26 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     for module in COMMAND_MODULES:
         module.register(subparsers)
+    found = set()
+    for entry_point in metadata.entry_points(group=PLUGIN_GROUP):
+        before = set(subparsers.choices)
+        entry_point.load().register(subparsers)
+        found |= set(subparsers.choices) - before
+    for name in AUTHORING_COMMANDS:
+        if name not in found:
+            _register_missing(subparsers, name)
     return parser
+
+
+def _register_missing(subparsers: argparse._SubParsersAction, name: str) -> None:
+    """A command whose package is not installed: it says how to install it."""
+    missing = subparsers.add_parser(name, help=f"(not installed) course {name} {AUTHORING_HINT}")
+    missing.add_argument("rest", nargs=argparse.REMAINDER)
+    missing.set_defaults(func=_not_installed, parser=missing)
+
+
+def _not_installed(args: argparse.Namespace) -> int:
+    raise CommandError(f"`course {args.command}` {AUTHORING_HINT}")
 
 
 def main(argv: list[str] | None = None) -> int:

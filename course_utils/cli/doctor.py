@@ -61,8 +61,8 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 
 def run_estimate(args: argparse.Namespace) -> int:
-    from course_utils.device import DeviceError, pick_device
-    from course_utils.memory import ConfigUnavailableError, check_fits, estimate_memory
+    from course_utils.models.device import DeviceError, pick_device
+    from course_utils.models.memory import ConfigUnavailableError, check_fits, estimate_memory
 
     try:
         device = pick_device(args.device) if args.device is not None else None

@@ -54,7 +54,7 @@ def _chapters_text(chapters: list[int]) -> str:
 
 def list_cached(chapters: list[int], edition: str = "en") -> int:
     """Print what the chapters use and whether it is in the cache; return how many are cached."""
-    from course_utils import hub
+    from course_utils.hub import client as hub
 
     wanted, skipped = prefetch.chapter_models(chapters, edition)
     dataset_repos = prefetch.cached_dataset_repos()

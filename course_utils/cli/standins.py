@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _hub_ids(names: list[str]) -> list[str]:
-    from course_utils import standins
+    from course_utils.standins import store as standins
 
     if not names:
         return standins.standin_names()
@@ -57,9 +57,9 @@ def _hub_ids(names: list[str]) -> list[str]:
 def run_build(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from course_utils import standins
     from course_utils.display import format_bytes
     from course_utils.paths import folder_size
+    from course_utils.standins import store as standins
 
     hub_ids = _hub_ids(args.names)
     try:
@@ -86,7 +86,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_clear(args: argparse.Namespace) -> int:
-    from course_utils import standins
+    from course_utils.standins import store as standins
 
     if args.names:
         removed = [p for hub_id in _hub_ids(args.names) for p in standins.clear_standins(hub_id)]
@@ -99,9 +99,10 @@ def run_clear(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from course_utils import catalog, standins
+    from course_utils import catalog
     from course_utils.display import format_bytes
     from course_utils.paths import folder_size
+    from course_utils.standins import store as standins
 
     rows = [("NAME", "REAL HUB ID", "BUILT", "SIZE", "FOLDER")]
     for hub_id in standins.standin_names():

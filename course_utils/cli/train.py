@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from course_utils.cli.errors import CommandError
-from course_utils.train_settings import RunConfig, TrainingSetupError, add_arguments
+from course_utils.training.options import RunConfig, TrainingSetupError, add_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,8 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fine-tune a model on MRPC with Accelerate (checkpoints, --resume)",
         description="Fine-tune a checkpoint on MRPC (offline: the course's fixture) with "
         "Accelerate. Writes checkpoints regularly; --resume continues from the latest. "
-        "Same as: python -m course_utils.train_mrpc [FLAGS]. Several processes: "
-        "--num-processes N, which runs torchrun --nproc_per_node N -m course_utils.train_mrpc.",
+        "Same as: python -m course_utils.training [FLAGS]. Several processes: "
+        "--num-processes N, which runs torchrun --nproc_per_node N -m course_utils.training.",
     )
     add_arguments(parser)
     parser.add_argument(
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from course_utils.train_loop import train
+    from course_utils.training.loop import train
 
     if args.num_processes < 1:
         raise CommandError(f"--num-processes must be at least 1, got {args.num_processes}")
@@ -56,7 +56,7 @@ def _torchrun(args: argparse.Namespace) -> int:
         "--nproc_per_node",
         str(args.num_processes),
         "-m",
-        "course_utils.train_mrpc",
+        "course_utils.training",
         *flags,
     ]
     print("Running: torchrun " + " ".join(command[3:]), flush=True)

@@ -1,7 +1,7 @@
 """Keep the zh-CN edition (notebooks/zh-CN/) in step with the English notebooks.
 
-    python tools/sync_zh_cn.py            # update: copy code cells, flag what needs translating
-    python tools/sync_zh_cn.py --check    # CI: fail if anything drifted (tests/test_zh_cn.py)
+    python authoring/course_authoring/sync_zh_cn.py            # update: copy code cells, flag what needs translating
+    python authoring/course_authoring/sync_zh_cn.py --check    # CI: fail if anything drifted (tests/test_zh_cn.py)
 
 A zh-CN notebook has the English notebook's cells in the same order, then its own section on
 Chinese text at the end:
@@ -29,7 +29,8 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_authoring.repo import ROOT
+
 ENGLISH = ROOT / "notebooks"
 CHINESE = ENGLISH / "zh-CN"
 
@@ -60,7 +61,7 @@ def english_key(cell) -> tuple[str, str]:
 def problems(english_path: Path, chinese_path: Path) -> list[str]:
     """Everything that keeps a zh-CN notebook from matching its English notebook."""
     if not chinese_path.is_file():
-        return [f"{chinese_path} is missing: run python tools/sync_zh_cn.py"]
+        return [f"{chinese_path} is missing: run python authoring/course_authoring/sync_zh_cn.py"]
     english = nbformat.read(english_path, as_version=4).cells
     chinese = nbformat.read(chinese_path, as_version=4).cells
     shared = [c for c in chinese if not is_zh_only(c)]

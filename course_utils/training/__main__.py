@@ -1,12 +1,12 @@
 """Fine-tune a checkpoint on MRPC with Accelerate: the chapter 3 loop as a script.
 
-One process:           python -m course_utils.train_mrpc --output-dir runs/mrpc
-Two processes (CPU):   torchrun --nproc_per_node 2 -m course_utils.train_mrpc --output-dir runs/mrpc
-Several GPUs/machines: accelerate config, then accelerate launch -m course_utils.train_mrpc ...
+One process:           python -m course_utils.training --output-dir runs/mrpc
+Two processes (CPU):   torchrun --nproc_per_node 2 -m course_utils.training --output-dir runs/mrpc
+Several GPUs/machines: accelerate config, then accelerate launch -m course_utils.training ...
 After a crash:         the same command with --resume
 
-The flags are in :mod:`course_utils.train_settings`, the loop in :mod:`course_utils.train_loop`
-and the checkpoint folders in :mod:`course_utils.train_checkpoints`.
+The flags are in :mod:`course_utils.training.options`, the loop in :mod:`course_utils.training.loop`
+and the checkpoint folders in :mod:`course_utils.training.checkpoints`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from course_utils.errors import CourseError, one_paragraph
-from course_utils.train_settings import RunConfig, build_parser
+from course_utils.training.options import RunConfig, build_parser
 
 DESCRIPTION = "Fine-tune a checkpoint on MRPC with Accelerate (the chapter 3 loop as a script)."
 
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from course_utils.train_loop import train
+    from course_utils.training.loop import train
 
     try:
         train(RunConfig.from_args(args))

@@ -4,7 +4,7 @@
 - MathJax 2, from the ``jupyter-server-mathjax`` package, copied to ``OUTPUT/mathjax``: formulas
   in markdown (``$...$``, ``$$...$$``) are typeset in the browser with its STIX web fonts;
 - the course's own style sheet and the script that fits every slide into the screen
-  (``course_utils/data/slides/``), written into the exported file itself.
+  (``authoring/course_authoring/data/slides/``), written into the exported file itself.
 
 Both packages come with the course's ``slides`` extra. Only the files that are used are copied.
 """

@@ -2,9 +2,9 @@
 
 nbconvert's templates load reveal.js, require.js, jQuery, MathJax and mermaid from CDNs. Here
 reveal.js and MathJax come from packages of the ``slides`` extra and are copied next to the
-exported file (:mod:`course_utils.slide_assets`); the CDN scripts are left out, local images are
+exported file (:mod:`course_authoring.assets`); the CDN scripts are left out, local images are
 embedded, and any remaining ``http(s)`` image or frame becomes a plain link. The result opens
-from ``file://``. Slides fit a 16:9 screen: see ``course_utils/data/slides/fit.js``.
+from ``file://``. Slides fit a 16:9 screen: see ``authoring/course_authoring/data/slides/fit.js``.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils import slide_assets
+from course_authoring import assets as slide_assets
+from course_authoring.assets import SlidesError
+from course_authoring.repo import ROOT as REPO_ROOT
 from course_utils.settings import CHAPTERS
-from course_utils.slide_assets import SlidesError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # The editions of the course: the language code and the folder of its notebooks in notebooks/.
 LANGUAGES = {"en": ".", "zh-CN": "zh-CN"}
 _NBVAL_MARKER = re.compile(r"^[ \t]*# NBVAL_[A-Z_]+[ \t]*\n?", re.M)

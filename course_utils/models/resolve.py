@@ -16,8 +16,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_utils import catalog, hub, settings, standins
+from course_utils import catalog, settings
 from course_utils.errors import CourseError
+from course_utils.hub import client as hub
+from course_utils.standins import store as standins
 
 
 class CheckpointError(CourseError, ValueError):

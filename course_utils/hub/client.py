@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from course_utils import settings
 from course_utils.errors import CourseError
-from course_utils.hub_access import (
+from course_utils.hub.access import (
     LOGIN_HOW,
     AccessResult,
     gated_answer,
@@ -120,7 +120,7 @@ def is_cached(repo_id: str) -> bool:
     cache records that the repository has no safetensors (``course prefetch`` and transformers
     record it when they look); transformers loads them with torch's ``weights_only`` loader.
     """
-    from huggingface_hub import _CACHED_NO_EXIST, try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache
     from huggingface_hub.errors import HFValidationError
 
     try:
@@ -129,7 +129,9 @@ def is_cached(repo_id: str) -> bool:
             return False
         if any(isinstance(path, str) for path in found.values()):
             return True
-        if any(path is not _CACHED_NO_EXIST for path in found.values()):
+        # None: the cache knows nothing of the file; anything else that is not a path is the
+        # library's marker that the Hub has no such file.
+        if any(path is None for path in found.values()):
             return False  # safetensors may exist upstream: pickled copies do not count
         return any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in PICKLED_FILES)
     except HFValidationError:

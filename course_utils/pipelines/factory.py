@@ -11,7 +11,7 @@ course-specific steps around it:
   ``ModelTooLargeError`` instead of getting the process killed.
 - ``question-answering``, ``summarization``, ``translation`` (and ``translation_xx_to_yy``) and
   ``text2text-generation``, which transformers 5 removed, come from
-  :mod:`course_utils.restored_qa` and :mod:`course_utils.restored_seq2seq`; every other task goes to ``transformers.pipeline``.
+  :mod:`course_utils.pipelines.qa` and :mod:`course_utils.pipelines.seq2seq`; every other task goes to ``transformers.pipeline``.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def load_dtype(kwargs: dict) -> str:
 
     A name that is no dtype (``"float13"``) is a clear error here, before anything loads.
     """
-    from course_utils.memory import normalize_dtype
+    from course_utils.models.memory import normalize_dtype
 
     model_kwargs = kwargs.get("model_kwargs") or {}
     for source in (kwargs, model_kwargs):
@@ -132,7 +132,7 @@ def pipeline(task: str, model=None, **kwargs):
     pipeline (``top_k=``, ``batch_size=``, ``aggregation_strategy=`` ...), or to
     ``from_pretrained`` for ``dtype=``, ``revision=``, ``token=``, ``model_kwargs=``.
     """
-    from course_utils.device import pick_device
+    from course_utils.models.device import pick_device
 
     task = check_task(task)
     allow_too_large = kwargs.pop("allow_too_large", False)
@@ -140,7 +140,7 @@ def pipeline(task: str, model=None, **kwargs):
         kwargs["dtype"] = kwargs.pop("torch_dtype")
     dtype = load_dtype(kwargs)
     if model is None:
-        from course_utils.hub import repo_url
+        from course_utils.hub.client import repo_url
 
         hub_id = default_model(task)
         print(f"No model was supplied, defaulted to {hub_id} ({repo_url(hub_id)}).")
@@ -165,8 +165,8 @@ def _checked_source(model, dtype: str, device, allow_too_large: bool) -> str:
     A catalog model (or a stand-in's folder) is checked with the real checkpoint's stored
     numbers before anything is downloaded or built; any other name once it is located.
     """
-    from course_utils.checkpoints import identify, locate
-    from course_utils.memory import ensure_fits
+    from course_utils.models.memory import ensure_fits
+    from course_utils.models.resolve import identify, locate
 
     name = identify(model)
     fits = dict(dtype=dtype, device=device, allow_too_large=allow_too_large)
@@ -187,7 +187,8 @@ def _restored_pipeline(kind: str, task: str, model, device, kwargs: dict):
     """Load the model and tokenizer with the right Auto class and build the restored pipeline."""
     from transformers import AutoModelForQuestionAnswering, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from course_utils import restored_qa, restored_seq2seq
+    from course_utils.pipelines import qa as restored_qa
+    from course_utils.pipelines import seq2seq as restored_seq2seq
 
     classes = {
         "question-answering": (

@@ -11,9 +11,10 @@ import json
 import os
 from pathlib import Path
 
-from course_utils import catalog, hub, settings
-from course_utils.checkpoints import Checkpoint, ModelName, looks_like_path
+from course_utils import catalog, settings
 from course_utils.errors import CourseError
+from course_utils.hub import client as hub
+from course_utils.models.resolve import Checkpoint, ModelName, looks_like_path
 
 EXPECTED = (
     "a Hub id such as 'distilbert/distilgpt2', a catalog name, a local folder or config.json, "

@@ -6,7 +6,7 @@ before the first training step.
 
 from __future__ import annotations
 
-from course_utils.train_settings import RunConfig, TrainingSetupError
+from course_utils.training.options import RunConfig, TrainingSetupError
 
 KEEP_COLUMNS = ("input_ids", "token_type_ids", "attention_mask", "label")
 

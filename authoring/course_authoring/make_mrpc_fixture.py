@@ -1,6 +1,6 @@
 """Write the MRPC-shaped fixture that ``course_utils.load_mrpc()`` uses offline.
 
-    python tools/make_mrpc_fixture.py            # rewrites course_utils/data/mrpc_fixture/*.jsonl
+    python authoring/course_authoring/make_mrpc_fixture.py            # rewrites course_utils/data/mrpc_fixture/*.jsonl
 
 The sentence pairs are written for this project from the templates below (no text comes from
 MRPC). Each template has several wordings of one statement. An *equivalent* pair is two
@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
+
+from course_authoring.repo import ROOT
 
 SEED = 20261124
 SPLITS = {"train": 400, "validation": 100, "test": 100}
 EQUIVALENT_SHARE = 0.55  # MRPC has 68 %; a milder skew keeps the majority baseline modest
-OUT_DIR = Path(__file__).resolve().parent.parent / "course_utils" / "data" / "mrpc_fixture"
+OUT_DIR = ROOT / "course_utils" / "data" / "mrpc_fixture"
 
 PEOPLE = [
     "Maria Lopez",

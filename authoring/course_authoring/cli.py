@@ -51,8 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from course_authoring.slides import SlidesError, chapter_notebooks, export_notebook
     from course_utils.paths import writable_folder
-    from course_utils.slides import SlidesError, chapter_notebooks, export_notebook
 
     try:
         notebooks = chapter_notebooks(args.chapter, lang=args.lang)

@@ -1,6 +1,6 @@
 """``--resume``: which checkpoint to continue from, past damaged ones, and loading it.
 
-Every complete checkpoint is checked first (:func:`course_utils.train_checkpoints.checkpoint_problems`):
+Every complete checkpoint is checked first (:func:`course_utils.training.checkpoints.checkpoint_problems`):
 the newest intact one is used, and each newer one that was passed over is named with what is
 wrong with it. A checkpoint whose only problem is an RNG state is used only when no intact one
 is left, with a warning that the random state could not be restored.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course_utils import train_checkpoints as ckpt
-from course_utils.train_settings import RunConfig, TrainingSetupError, check_resumable
+from course_utils.training import checkpoints as ckpt
+from course_utils.training.options import RunConfig, TrainingSetupError, check_resumable
 
 
 def resume_candidates(accelerator, config: RunConfig) -> list[tuple[Path, list[str]]]:

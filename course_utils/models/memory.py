@@ -14,10 +14,10 @@ import psutil
 import torch
 
 from course_utils import settings
-from course_utils.checkpoints import Checkpoint, ModelName
 from course_utils.display import RowsReport, format_bytes, format_count
 from course_utils.errors import CourseError
-from course_utils.model_config import ConfigUnavailableError, load_config, stored_dtype
+from course_utils.models.config import ConfigUnavailableError, load_config, stored_dtype
+from course_utils.models.resolve import Checkpoint, ModelName
 
 BYTES_PER_PARAM = {"float32": 4.0, "float16": 2.0, "bfloat16": 2.0, "int8": 1.0, "int4": 0.5}
 # Also accepted (a load in float64 is rare, so reports do not list it).
@@ -267,7 +267,7 @@ class FitVerdict:
 
 def available_memory(device=None) -> tuple[int, int, str]:
     """(available, total, kind) bytes for the device: free GPU memory, or system RAM."""
-    from course_utils.device import accelerator_memory, pick_device
+    from course_utils.models.device import accelerator_memory, pick_device
 
     device = pick_device(str(device)) if device is not None else pick_device()
     if device.type in ("cuda", "xpu"):

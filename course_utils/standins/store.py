@@ -1,7 +1,7 @@
 """Where offline stand-ins live: built on first use, checked, rebuilt when damaged.
 
 A stand-in is a small local model in the family of a catalog checkpoint (see
-:mod:`course_utils.standin_models` for what is kept). It is built into
+:mod:`course_utils.standins.builders` for what is kept). It is built into
 ``$COURSE_CACHE/standins/<org>--<name>`` (default ``~/.cache/hf-course``) in a temporary folder
 that is renamed into place when complete. A marker file records every file's size and SHA-256
 and the builders' version, so a missing, damaged or outdated folder is rebuilt, never loaded.
@@ -21,9 +21,12 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from course_utils import catalog, settings, standin_models, standin_tokenizers, tiny_models
+from course_utils import catalog, settings
 from course_utils.errors import CourseError
 from course_utils.paths import UnwritableFolderError, writable_folder
+from course_utils.standins import builders as standin_models
+from course_utils.standins import tiny as tiny_models
+from course_utils.standins import tokenizers as standin_tokenizers
 
 STANDIN_VERSION = 1  # with a hash of the builders' code and the corpus: a change rebuilds
 SEED = 0

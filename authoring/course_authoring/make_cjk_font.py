@@ -1,7 +1,7 @@
 """Rebuild course_utils/data/fonts/CourseCJKSansSC-Regular.otf, the CJK font for Chinese plot labels.
 
     pip install mplfonts==0.0.11 fonttools     # in a throwaway environment: mplfonts is 85 MB
-    python tools/make_cjk_font.py
+    python authoring/course_authoring/make_cjk_font.py
 
 It subsets Noto Sans CJK SC Regular (SIL Open Font License 1.1, shipped inside mplfonts) to the
 GB2312 characters (the 6,763 common hanzi, punctuation and symbols), ASCII, CJK and full-width
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_authoring.repo import ROOT
+
 TARGET = ROOT / "course_utils" / "data" / "fonts" / "CourseCJKSansSC-Regular.otf"
 FAMILY = "Course CJK Sans SC"
 CORPORA = ("standin_corpus.txt", "tokenizer_corpus.txt")

@@ -1,7 +1,7 @@
 """Execute notebooks offline and store only the outputs nbval checks.
 
-    python tools/refresh_notebooks.py notebooks/02_using_transformers.ipynb [...]
-    python tools/refresh_notebooks.py --clear-only notebooks/*.ipynb
+    python authoring/course_authoring/refresh_notebooks.py notebooks/02_using_transformers.ipynb [...]
+    python authoring/course_authoring/refresh_notebooks.py --clear-only notebooks/*.ipynb
 
 Runs each notebook top to bottom in the same offline environment as the test suite
 (HF_HUB_OFFLINE=1, throwaway HF_HOME), then keeps outputs (plots included) only in cells tagged
@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 import nbformat
+
+from course_authoring.repo import ROOT
 
 CHECK_TAG = "nbval-check-output"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -47,7 +49,7 @@ def comment_markers(path: Path, nb) -> list[str]:
 
 def offline_env() -> None:
     """The test suite's offline environment, from the one place that defines it."""
-    runpy.run_path(str(Path(__file__).resolve().parents[1] / "conftest.py"))
+    runpy.run_path(str(ROOT / "conftest.py"))
 
 
 def merge_streams(outputs: list) -> list:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from course_utils.errors import CourseError
-from course_utils.train_checkpoints import STATE_FILE
+from course_utils.training.checkpoints import STATE_FILE
 
 DEFAULT_CHECKPOINT = "google-bert/bert-base-uncased"
 # Settings that must match for --resume to continue the same run.
@@ -29,7 +29,7 @@ class TrainingSetupError(CourseError, RuntimeError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The script's flags (shared by ``python -m course_utils.train_mrpc`` and ``course``)."""
+    """The script's flags (shared by ``python -m course_utils.training`` and ``course``)."""
     parser.add_argument(
         "--checkpoint",
         default=DEFAULT_CHECKPOINT,
@@ -91,9 +91,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser(description: str = "") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.train_mrpc",
+        prog="python -m course_utils.training",
         description=description,
-        epilog="Multi-process: torchrun --nproc_per_node 2 -m course_utils.train_mrpc [FLAGS]",
+        epilog="Multi-process: torchrun --nproc_per_node 2 -m course_utils.training [FLAGS]",
     )
     add_arguments(parser)
     return parser

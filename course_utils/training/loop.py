@@ -11,11 +11,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from course_utils import train_checkpoints as ckpt
 from course_utils.paths import writable_folder
-from course_utils.train_inputs import load_data, load_model, load_tokenizer
-from course_utils.train_resume import load_checkpoint, resume_candidates
-from course_utils.train_settings import RunConfig, TrainingSetupError
+from course_utils.training import checkpoints as ckpt
+from course_utils.training.inputs import load_data, load_model, load_tokenizer
+from course_utils.training.options import RunConfig, TrainingSetupError
+from course_utils.training.resume import load_checkpoint, resume_candidates
 
 
 class EpochShuffleSampler:
@@ -70,7 +70,7 @@ def mixed_precision_for(choice: str, use_cpu: bool) -> str:
         return choice
     if use_cpu:
         return "no"
-    from course_utils.device import pick_device, supports_bf16
+    from course_utils.models.device import pick_device, supports_bf16
 
     device = pick_device()
     if device.type == "cpu":
@@ -124,7 +124,7 @@ def make_accelerator(config: RunConfig):
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration
 
-    from course_utils.device import pick_device
+    from course_utils.models.device import pick_device
 
     # Accelerate only sets up several CPU processes (gloo) when told it runs on the CPU.
     use_cpu = config.cpu or pick_device().type == "cpu"
@@ -161,7 +161,7 @@ def prepare_run(config: RunConfig, accelerator) -> Run:
     from torch.utils.data import DataLoader
     from transformers import DataCollatorWithPadding, get_scheduler
 
-    from course_utils.checkpoints import resolve_checkpoint
+    from course_utils.models.resolve import resolve_checkpoint
 
     set_seed(config.seed)
     with accelerator.main_process_first():  # one process builds a stand-in, the others reuse it

@@ -13,9 +13,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from course_utils import standin_tokenizers as tok
 from course_utils.catalog import CatalogEntry
-from course_utils.tiny_models import tiny_config
+from course_utils.standins import tokenizers as tok
+from course_utils.standins.tiny import tiny_config
 
 # The real opus-mt models have 512: they end a translation with </s> long before it; random
 # weights never do, and 512 steps of beam search would take some 20 s here.

@@ -1,7 +1,7 @@
 """What the answer to an access check means: the statuses, and what to do about each.
 
-:func:`course_utils.hub.check_repo_access` makes the request (every Hub call lives in
-:mod:`course_utils.hub`); this module turns the answer into an :class:`AccessResult` whose
+:func:`course_utils.hub.client.check_repo_access` makes the request (every Hub call lives in
+:mod:`course_utils.hub.client`); this module turns the answer into an :class:`AccessResult` whose
 message says what to do next, and checks a repository id before anything is sent.
 """
 

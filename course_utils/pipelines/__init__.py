@@ -1,0 +1,8 @@
+"""The course's ``pipeline()``, and the pipelines transformers 5 removed.
+
+| module | concern |
+| --- | --- |
+| ``factory`` | ``pipeline(task, model=...)``: course defaults, memory check, stand-ins offline |
+| ``qa`` | the question-answering pipeline (extractive spans) |
+| ``seq2seq`` | summarization, translation and text2text-generation |
+"""
