@@ -39,7 +39,7 @@ import gc, json, sys, time, psutil
 proc = psutil.Process()
 import torch, transformers, accelerate
 from transformers import AutoConfig, AutoModel
-from course_utils.models.memory import estimate_memory
+from course_utils.models.fit import estimate_memory
 models, builds = json.loads(sys.argv[1]), int(sys.argv[2])
 
 def emit(**record):

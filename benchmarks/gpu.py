@@ -400,7 +400,7 @@ def _memory_rows(name: str, config, precision: str, settings: Settings) -> tuple
     """Table rows for one shape at one precision, and the training checks made."""
     import torch
 
-    from course_utils.models.memory import estimate_memory
+    from course_utils.models.fit import estimate_memory
 
     dtype_name = {"fp32": "float32", "bf16": "bfloat16"}[precision]
     inference = estimate_memory(config, dtype=dtype_name)

@@ -1,23 +1,20 @@
 """Helpers for the Hugging Face NLP course companion (chapters 0-3).
 
-One small module per concern; importing this package has no side effects and imports neither
-torch nor transformers: each public name below is loaded from its module on first use, so the
-``course`` command answers ``--help`` at once.
+Organised by subsystem (docs/architecture.md draws the floors); importing this package has no
+side effects and imports neither torch nor transformers: each public name below is loaded from
+its module on first use, so the ``course`` command answers ``--help`` at once.
 
-| module | concern |
+| subsystem | concern |
 | --- | --- |
-| ``errors`` / ``paths`` | the base of the course's own errors; folders it reads and writes |
-| ``settings`` | every ``COURSE_*`` / offline setting read from the environment |
+| ``errors`` / ``settings`` / ``paths`` / ``display`` | the course's errors; the environment; folders; formatting |
 | ``catalog`` | every model and dataset the course uses, with the real checkpoints' numbers |
-| ``hub`` | every call to the Hugging Face Hub (``HF_ENDPOINT``), with bounded time |
-| ``checkpoints`` / ``model_config`` | where a model's weights come from; its config, no weights |
-| ``standins`` / ``standin_models`` / ``standin_tokenizers`` | the offline stand-ins |
-| ``memory`` / ``device`` / ``environment`` | will it fit, where to run, what this machine has |
-| ``pipelines`` / ``restored_qa`` / ``restored_seq2seq`` | the course's ``pipeline()`` |
-| ``mrpc`` / ``train_*`` | chapter 3's data and training script |
-| ``tokenizer_lab`` | chapter 2's tokenizer comparison |
-| ``fonts`` | Chinese labels in plots (the course's CJK font) |
-| ``prefetch`` / ``slides`` / ``cli`` | downloads ahead of time, slides, the ``course`` command |
+| ``hub/`` | every request to the Hugging Face Hub (``HF_ENDPOINT``), the cache, where things come from |
+| ``standins/`` | the offline stand-ins |
+| ``models/`` | where a model's weights come from, its config, will it fit, which device |
+| ``pipelines/`` | the course's ``pipeline()`` and the pipelines transformers 5 removed |
+| ``mrpc`` / ``training/`` | chapter 3's data and training script |
+| ``tokenizer_lab`` / ``fonts`` | chapter 2's tokenizer comparison; Chinese labels in plots |
+| ``environment`` / ``prefetch`` / ``cli/`` | ``course doctor``, downloads ahead of time, the ``course`` command |
 """
 
 from __future__ import annotations
@@ -27,8 +24,9 @@ from typing import TYPE_CHECKING
 
 # Public name -> the module that defines it.
 _EXPORTS = {
-    "AccessResult": "course_utils.hub.client",
-    "check_repo_access": "course_utils.hub.client",
+    "AccessResult": "course_utils.hub.access",
+    "check_repo_access": "course_utils.hub.access",
+    "HubError": "course_utils.hub.client",
     "Checkpoint": "course_utils.models.resolve",
     "CheckpointError": "course_utils.models.resolve",
     "locate": "course_utils.models.resolve",
@@ -44,14 +42,14 @@ _EXPORTS = {
     "MemoryEstimate": "course_utils.models.memory",
     "ModelTooLargeError": "course_utils.models.memory",
     "check_fits": "course_utils.models.memory",
-    "ensure_fits": "course_utils.models.memory",
-    "estimate_memory": "course_utils.models.memory",
+    "ensure_fits": "course_utils.models.fit",
+    "estimate_memory": "course_utils.models.fit",
     "choose_num_proc": "course_utils.mrpc",
     "load_mrpc": "course_utils.mrpc",
     "tokenize_pairs": "course_utils.mrpc",
     "pipeline": "course_utils.pipelines.factory",
-    "force_standins": "course_utils.settings",
-    "offline_mode": "course_utils.settings",
+    "force_standins": "course_utils.hub.policy",
+    "offline_mode": "course_utils.hub.policy",
     "compare_tokenizers": "course_utils.tokenizer_lab",
     "load_corpus": "course_utils.tokenizer_lab",
     "train_tokenizer": "course_utils.tokenizer_lab",
@@ -62,6 +60,7 @@ __all__ = [
     "CheckpointError",
     "EnvironmentReport",
     "FitVerdict",
+    "HubError",
     "MemoryEstimate",
     "ModelTooLargeError",
     "advice",
@@ -91,20 +90,20 @@ if TYPE_CHECKING:  # what type checkers and readers see; nothing of this runs
     from course_utils.display import format_bytes
     from course_utils.environment import EnvironmentReport, advice, environment_report
     from course_utils.fonts import use_chinese_font
-    from course_utils.hub.client import AccessResult, check_repo_access
+    from course_utils.hub.access import AccessResult, check_repo_access
+    from course_utils.hub.client import HubError
+    from course_utils.hub.policy import force_standins, offline_mode
     from course_utils.models.device import pick_device, supports_bf16
+    from course_utils.models.fit import ensure_fits, estimate_memory
     from course_utils.models.memory import (
         FitVerdict,
         MemoryEstimate,
         ModelTooLargeError,
         check_fits,
-        ensure_fits,
-        estimate_memory,
     )
     from course_utils.models.resolve import Checkpoint, CheckpointError, locate, resolve_checkpoint
     from course_utils.mrpc import choose_num_proc, load_mrpc, tokenize_pairs
     from course_utils.pipelines.factory import pipeline
-    from course_utils.settings import force_standins, offline_mode
     from course_utils.tokenizer_lab import compare_tokenizers, load_corpus, train_tokenizer
 
 

@@ -11,6 +11,9 @@ import difflib
 import functools
 from dataclasses import dataclass, field
 
+CHAPTERS = (0, 1, 2, 3)
+EDITIONS = ("en", "zh-CN")  # the English notebooks, and the zh-CN edition's
+
 
 @dataclass(frozen=True)
 class StandinSpec:
@@ -33,7 +36,6 @@ class CatalogEntry:
     model_class: str
     approx_parameters: int
     download_bytes: int
-    revision: str | None = None
     aliases: tuple[str, ...] = ()
     chapters: tuple[int, ...] = ()
     gated: bool = False
@@ -81,7 +83,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         "DistilBertForSequenceClassification",
         66_955_010,
         268_000_000,
-        revision="714eb0f",
+        # transformers 5 defaults its pipeline to this repository, at revision 714eb0f
         aliases=("distilbert-base-uncased-finetuned-sst-2-english",),
         chapters=(1, 2),
         config=dict(
@@ -104,7 +106,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         "BartForSequenceClassification",
         407_344_131,
         1_630_000_000,
-        revision="d7645e1",
+        # transformers 5 defaults its pipeline to this repository, at revision d7645e1
         aliases=("bart-large-mnli",),
         chapters=(1,),
         config=dict(
@@ -171,7 +173,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         "RobertaForMaskedLM",
         82_170_201,
         331_000_000,
-        revision="fb53ab8",
+        # transformers 5 defaults its pipeline to this repository, at revision fb53ab8
         aliases=("distilroberta-base",),
         chapters=(1,),
         config=dict(
@@ -205,7 +207,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         "BertForTokenClassification",
         332_538_889,
         1_330_000_000,
-        revision="4c53496",
+        # transformers 5 defaults its pipeline to this repository, at revision 4c53496
         aliases=("bert-large-cased-finetuned-conll03-english",),
         chapters=(1,),
         config=dict(
@@ -290,7 +292,7 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         "DistilBertModel",
         65_190_912,
         263_000_000,
-        revision="6ea8117",
+        # transformers 5 defaults its pipeline to this repository, at revision 6ea8117
         aliases=("distilbert-base-cased",),
         chapters=(1,),
         config=dict(

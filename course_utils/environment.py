@@ -16,9 +16,10 @@ from pathlib import Path
 
 import psutil
 
-from course_utils import catalog, settings
+from course_utils import catalog
 from course_utils.display import RowsReport, format_bytes
 from course_utils.hub import client as hub
+from course_utils.hub import policy
 from course_utils.models.device import accelerator_memory, device_name, pick_device
 from course_utils.paths import folder_size
 
@@ -124,7 +125,7 @@ def environment_report(check_hub: bool = True) -> EnvironmentReport:
     disk_probe = cache
     while not disk_probe.exists() and disk_probe != disk_probe.parent:
         disk_probe = disk_probe.parent
-    offline = settings.offline_mode()
+    offline = policy.offline_mode()
     probe = None
     if not offline and check_hub:
         probe = hub.probe(timeout=min(HUB_CHECK_SECONDS, hub.request_timeout()))
@@ -146,7 +147,7 @@ def environment_report(check_hub: bool = True) -> EnvironmentReport:
         hf_cache_bytes=folder_size(cache),
         disk_free_bytes=int(shutil.disk_usage(disk_probe).free),
         offline=offline,
-        force_standins=settings.force_standins(),
+        force_standins=policy.force_standins(),
         hub_endpoint=hub.endpoint(),
         hub_reachable=reachable,
         logged_in_as=user,
@@ -231,7 +232,7 @@ def _edition_extra(chapter: int, english: list) -> str:
 def chapter_needs() -> list[str]:
     """One line per chapter: what it downloads (catalog sizes) and, for chapter 3, CPU time."""
     lines = []
-    for chapter in settings.CHAPTERS:
+    for chapter in catalog.CHAPTERS:
         entries = [e for e in catalog.for_chapter(chapter) if not e.memory_only]
         datasets = catalog.datasets_for_chapter(chapter)
         total = sum(e.download_bytes for e in entries) + sum(d.download_bytes for d in datasets)

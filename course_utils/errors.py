@@ -13,6 +13,16 @@ class CourseError(Exception):
     """A failure the learner can act on; the message says what to do next."""
 
 
+def first_line(err: BaseException, with_type: bool = True) -> str:
+    """The first line of an error's message (libraries' messages often run to many lines),
+    after its type name: ``"OSError: Can't load tokenizer for 'x'."``."""
+    lines = str(err).strip().splitlines()
+    text = lines[0].strip() if lines else ""
+    if not with_type:
+        return text or type(err).__name__
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
 def one_paragraph(err: BaseException) -> str:
     """The error's message on one line (an ``OSError`` says which file and why)."""
     if isinstance(err, OSError) and not isinstance(err, CourseError) and err.strerror:

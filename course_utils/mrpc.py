@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from course_utils.errors import CourseError
+from course_utils.errors import CourseError, first_line
 
 MRPC_HUB_ID = "nyu-mll/glue"
 MRPC_CONFIG = "mrpc"
@@ -53,25 +53,12 @@ def mrpc_features():
     )
 
 
-class MrpcUnavailableError(CourseError, RuntimeError):
-    """MRPC cannot be loaded from the Hub; the message says what to do next."""
-
-
-def cached_mrpc_dir() -> Path:
-    """Where ``datasets`` keeps MRPC once it was downloaded (prepared Arrow files)."""
-    from datasets import config
-
-    return Path(config.HF_DATASETS_CACHE) / MRPC_HUB_ID.replace("/", "___") / MRPC_CONFIG
-
-
 def use_fixture() -> bool:
-    """Whether ``load_mrpc()`` will load the fixture: stand-ins forced, or offline with no
-    MRPC in the cache."""
-    from course_utils import settings
+    """Whether ``load_mrpc()`` will load the fixture (see :func:`course_utils.hub.policy.decide`:
+    stand-ins forced, or offline with no MRPC in the cache)."""
+    from course_utils.hub import policy
 
-    if settings.force_standins():
-        return True
-    return settings.offline_mode() and not cached_mrpc_dir().is_dir()
+    return policy.decide(MRPC_HUB_ID, "dataset", MRPC_CONFIG).is_local
 
 
 def load_mrpc_fixture():
@@ -106,20 +93,22 @@ def load_mrpc(verbose: bool = True):
     bounded request (``COURSE_HUB_TIMEOUT``, default 10 s) has checked that the Hub answers.
     Offline (``HF_HUB_OFFLINE=1``): the same from the cache when it was downloaded once, else
     the project's fixture, with the same columns and features. ``COURSE_FORCE_STANDINS=1``:
-    the fixture. Prints one line saying which was loaded (``verbose=False`` silences it).
+    the fixture, even online and even when MRPC is cached. Prints one line saying which was
+    loaded (``verbose=False`` silences it).
     """
-    from course_utils import settings
+    from course_utils.hub import policy
 
-    if use_fixture():
-        datasets, source = load_mrpc_fixture(), FIXTURE_SOURCE
-    elif settings.offline_mode():
-        datasets, source = _load_cached()
+    source = policy.decide(MRPC_HUB_ID, "dataset", MRPC_CONFIG)
+    if source.is_local:
+        datasets, what = load_mrpc_fixture(), f"{FIXTURE_SOURCE} ({source.reason})"
+    elif source.origin == "cache":
+        datasets, what = _load_cached()
     else:
         datasets = _load_from_hub()
-        source = f"MRPC from the Hub ({MRPC_HUB_ID}, config {MRPC_CONFIG!r})"
+        what = f"MRPC from the Hub ({MRPC_HUB_ID}, config {MRPC_CONFIG!r})"
     if verbose:
         sizes = " / ".join(f"{datasets[s].num_rows:,}" for s in MRPC_SPLITS)
-        print(f"Loaded {source}: train / validation / test = {sizes} pairs.")
+        print(f"Loaded {what}: train / validation / test = {sizes} pairs.")
     return datasets
 
 
@@ -131,31 +120,33 @@ def _load_cached():
         datasets = load_dataset(MRPC_HUB_ID, MRPC_CONFIG)
         return datasets, f"MRPC from the cache ({MRPC_HUB_ID}, config {MRPC_CONFIG!r}, offline)"
     except Exception as err:  # noqa: BLE001 - an unreadable cache falls back to the fixture
-        first = (str(err).strip().splitlines() or [""])[0]
-        reason = f"the cached MRPC in {cached_mrpc_dir()} could not be read ({first})"
+        reason = f"the cached MRPC could not be read ({first_line(err)})"
         return load_mrpc_fixture(), f"{FIXTURE_SOURCE}, because {reason}"
 
 
 def _load_from_hub():
+    """Online; a failure is the Hub's error (translated once, in course_utils.hub.client), with
+    what offline mode would do instead."""
+    import time
+
     from datasets import load_dataset
 
     from course_utils.hub import client as hub
 
+    what = "MRPC cannot be downloaded"
+    hub.ensure_reachable(what, repo_id=MRPC_HUB_ID, repo_type="dataset")
+    start = time.monotonic()
     try:
-        hub.ensure_reachable("MRPC cannot be downloaded", repo_id=MRPC_HUB_ID, repo_type="dataset")
         return load_dataset(MRPC_HUB_ID, MRPC_CONFIG)
-    except hub.HubError as err:
-        message = str(err)
-    except Exception as err:  # noqa: BLE001 - any network/Hub failure gets the same advice
-        first = (str(err).strip().splitlines() or [""])[0]
-        message = (
-            f"could not load {MRPC_HUB_ID} ({MRPC_CONFIG}) from the Hub at {hub.endpoint()} "
-            f"({type(err).__name__}: {first}): {hub.ways_out()}"
-        )
-    raise MrpcUnavailableError(
-        f"{message}. Offline, load_mrpc() uses MRPC from the cache once it was downloaded, "
-        "else the course's MRPC-shaped fixture"
-    ) from None
+    except Exception as err:  # noqa: BLE001 - datasets' own errors for a Hub that fails
+        error = hub.translate(err, MRPC_HUB_ID, what, start)
+        if error is err:  # not a Hub failure that translate knows: say what happened
+            error = hub.HubError(
+                f"could not load {MRPC_HUB_ID} ({MRPC_CONFIG}) from the Hub at {hub.endpoint()} "
+                f"({first_line(err)}): {hub.ways_out()}. Offline, load_mrpc() uses MRPC from "
+                "the cache once it was downloaded, else the course's MRPC-shaped fixture"
+            )
+        raise error from None
 
 
 def choose_num_proc(num_rows: int, cpu_count: int | None = None) -> int | None:

@@ -4,8 +4,9 @@ downloads themselves.
 Only the files a course notebook loads are fetched: safetensors weights (never the .bin / .h5 /
 .msgpack copies of the same weights), the config and the tokenizer files. A repository with no
 safetensors at all gets its pickled weights, and the plan says so before anything is
-downloaded. Sizes come from the Hub's file metadata (one bounded request per repository, none
-once the Hub stopped answering); the catalog's numbers are the fallback.
+downloaded. The plan is huggingface_hub's own dry run (``snapshot_download(..., dry_run=True)``:
+each file's size, and whether it is cached already), asked of no repository once the Hub
+stopped answering; the catalog's numbers are the fallback.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from course_utils import catalog
 from course_utils.display import format_bytes
+from course_utils.errors import first_line
+from course_utils.hub import cache
 from course_utils.hub import client as hub
 
 CONFIG_FILES = frozenset({"config.json", "generation_config.json"})
@@ -36,7 +39,11 @@ TOKENIZER_FILES = frozenset(
     }
 )
 # Used only when a repository has no safetensors weights at all.
-FALLBACK_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+FALLBACK_WEIGHTS = cache.PICKLED_FILES
+# What the dry run is asked about; select_files() then keeps what from_pretrained needs.
+MODEL_PATTERNS = sorted(
+    {*CONFIG_FILES, *TOKENIZER_FILES, *cache.SAFETENSORS_FILES, "*.safetensors", *FALLBACK_WEIGHTS}
+)
 
 
 @dataclass
@@ -50,6 +57,7 @@ class PrefetchItem:
     size: int = 0
     size_from: str = "catalog"
     subset: str | None = None
+    cached: set[str] = field(default_factory=set)  # files the dry run found in the cache
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -69,11 +77,6 @@ def select_files(filenames: list[str]) -> list[str]:
     return sorted(set(weights) | set(extra))
 
 
-def one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 @dataclass
 class HubState:
     """What the planning learned about the Hub: once it stops answering, it is not asked again
@@ -90,18 +93,22 @@ class HubState:
             return cls(err)
         return cls()
 
-    def file_sizes(self, item: PrefetchItem) -> dict[str, int | None] | None:
-        """The repository's files and sizes; ``None`` (with a note on the item) on failure."""
+    def file_sizes(self, item: PrefetchItem, patterns: list[str]) -> dict[str, int | None] | None:
+        """The files a download would fetch and their sizes (huggingface_hub's dry run), and
+        how many bytes are cached already; ``None`` (with a note on the item) on failure."""
         if self.unreachable is not None:
             item.notes.append("the Hub did not answer; catalog size shown")
             return None
         try:
-            return hub.repo_file_sizes(item.repo_id, item.kind)
+            files = hub.dry_run(item.repo_id, patterns, item.kind)
         except hub.HubUnreachableError as err:
             self.unreachable = err
             item.notes.append("the Hub did not answer; catalog size shown")
         except hub.HubError as err:
-            item.notes.append(f"Hub metadata unavailable ({one_line(err)}); catalog size shown")
+            item.notes.append(f"Hub metadata unavailable ({first_line(err)}); catalog size shown")
+        else:
+            item.cached = {f.filename for f in files if f.is_cached}
+            return {f.filename: f.file_size for f in files}
         return None
 
 
@@ -110,7 +117,7 @@ def plan_model(
 ) -> PrefetchItem:
     """Files and size of one checkpoint, from Hub metadata (catalog size if the Hub fails)."""
     item = PrefetchItem("model", entry.hub_id, chapters, size=entry.download_bytes)
-    sizes = (state or HubState()).file_sizes(item)
+    sizes = (state or HubState()).file_sizes(item, MODEL_PATTERNS)
     if sizes is None:
         return item
     item.files = select_files(list(sizes))
@@ -133,7 +140,7 @@ def plan_dataset(
     item = PrefetchItem(
         "dataset", dataset.repo_id, chapters, size=dataset.download_bytes, subset=dataset.subset
     )
-    sizes = (state or HubState()).file_sizes(item)
+    sizes = (state or HubState()).file_sizes(item, [f"{dataset.subset}/*"])
     if sizes is None:
         return item
     files = {name: size for name, size in sizes.items() if name.startswith(f"{dataset.subset}/")}
@@ -171,7 +178,8 @@ def downloads_anything(chapters: list[int], edition: str = "en") -> bool:
 
 
 def _memory_verdict(hub_id: str) -> tuple[bool, str]:
-    from course_utils.models.memory import check_fits, estimate_memory
+    from course_utils.models.fit import estimate_memory
+    from course_utils.models.memory import check_fits
 
     # "auto": the dtype the checkpoint is stored in, which is what from_pretrained loads.
     verdict = check_fits(estimate_memory(hub_id, dtype="auto"))
@@ -206,27 +214,6 @@ def build_plan(
 # --- the cache -------------------------------------------------------------------------------
 
 
-def cached_dataset_repos() -> set[str]:
-    """Dataset repositories in the HF hub cache or prepared in the datasets cache."""
-    found: set[str] = set()
-    try:
-        import huggingface_hub
-
-        info = huggingface_hub.scan_cache_dir()
-        found |= {r.repo_id for r in info.repos if r.repo_type == "dataset"}
-    except Exception:  # noqa: BLE001 - no cache folder yet means nothing cached
-        pass
-    try:
-        from datasets import config
-
-        root = Path(config.HF_DATASETS_CACHE)
-        if root.is_dir():
-            found |= {p.name.replace("___", "/") for p in root.iterdir() if "___" in p.name}
-    except Exception:  # noqa: BLE001 - datasets missing or unreadable cache: nothing found
-        pass
-    return found
-
-
 def hf_cache_dir() -> Path:
     from huggingface_hub import constants
 
@@ -243,8 +230,8 @@ def download_model(item: PrefetchItem) -> None:
     huggingface_hub.snapshot_download(item.repo_id, allow_patterns=item.files or None)
     if item.files and not any(f.endswith(".safetensors") for f in item.files):
         # Pickled weights only: the cache records that there are no safetensors, which is what
-        # lets the course (hub.is_cached) and transformers use the pickled copy offline.
-        hub.confirm_absent(item.repo_id, hub.SAFETENSORS_FILES)
+        # lets the course (hub.cache.model_is_cached) and transformers use the pickled copy offline.
+        hub.confirm_absent(item.repo_id, cache.SAFETENSORS_FILES)
 
 
 def download_dataset(item: PrefetchItem) -> None:

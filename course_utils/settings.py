@@ -2,12 +2,14 @@
 
 | variable | meaning |
 | --- | --- |
-| ``HF_HUB_OFFLINE`` | huggingface_hub's own switch, read once when it is first imported |
+| ``HF_HUB_OFFLINE`` | huggingface_hub's own switch, read once when it is first imported (the course asks
+  huggingface_hub: :func:`course_utils.hub.policy.offline_mode`) |
 | ``COURSE_FORCE_STANDINS`` | use local stand-ins even with a network (preview what CI runs) |
 | ``COURSE_ALLOW_TOO_LARGE`` | load models the memory check refuses |
 | ``COURSE_CACHE`` | where stand-ins are built (default ``~/.cache/hf-course``) |
 | ``COURSE_DEVICE`` | the device to use (``cuda``, ``cuda:1``, ``mps``, ``xpu``, ``cpu``) |
-| ``COURSE_HUB_TIMEOUT`` | seconds to wait for one answer from the Hub (default 10) |
+| ``COURSE_HUB_TIMEOUT`` | seconds to wait for one answer from the Hub (default: huggingface_hub's
+  ``HF_HUB_ETAG_TIMEOUT``, itself 10 by default; ``HF_HUB_DOWNLOAD_TIMEOUT`` bounds downloads) |
 
 Switches accept ``1``, ``true``, ``yes`` and ``on`` (any case); anything else is off.
 """
@@ -24,11 +26,7 @@ ALLOW_TOO_LARGE_VAR = "COURSE_ALLOW_TOO_LARGE"
 CACHE_VAR = "COURSE_CACHE"
 DEVICE_VAR = "COURSE_DEVICE"
 HUB_TIMEOUT_VAR = "COURSE_HUB_TIMEOUT"
-DEFAULT_HUB_TIMEOUT = 10.0
 TRUTHY = frozenset({"1", "true", "yes", "on"})
-
-CHAPTERS = (0, 1, 2, 3)
-EDITIONS = ("en", "zh-CN")  # the English notebooks, and notebooks/zh-CN/
 
 
 class SettingError(CourseError, ValueError):
@@ -40,30 +38,9 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in TRUTHY
 
 
-def offline_mode() -> bool:
-    """True when huggingface_hub was told not to use the network.
-
-    ``HF_HUB_OFFLINE`` is read by huggingface_hub once, at import; reading its constant means
-    the course and the library never disagree.
-    """
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE)
-
-
 def force_standins() -> bool:
     """True when the course should use stand-ins even with a network."""
     return env_flag(FORCE_STANDINS_VAR)
-
-
-def use_local_models() -> bool:
-    """Offline, or stand-ins forced: weights come from the cache or from stand-ins."""
-    return offline_mode() or force_standins()
-
-
-def local_reason() -> str:
-    """Why local models are used, as the notices say it."""
-    return "offline" if offline_mode() else f"{FORCE_STANDINS_VAR}=1"
 
 
 def allow_too_large() -> bool:
@@ -85,10 +62,13 @@ def cache_root_origin() -> str:
 
 
 def hub_timeout() -> float:
-    """Seconds to wait for one answer from the Hub: ``$COURSE_HUB_TIMEOUT`` or 10."""
+    """Seconds to wait for one answer from the Hub: ``$COURSE_HUB_TIMEOUT``, else what
+    huggingface_hub waits for a file's metadata (``HF_HUB_ETAG_TIMEOUT``, 10 by default)."""
     value = os.environ.get(HUB_TIMEOUT_VAR, "").strip()
     if not value:
-        return DEFAULT_HUB_TIMEOUT
+        from huggingface_hub import constants
+
+        return float(constants.HF_HUB_ETAG_TIMEOUT)
     try:
         seconds = float(value)
     except ValueError:
@@ -96,7 +76,7 @@ def hub_timeout() -> float:
     if not 0 < seconds <= 3600:
         raise SettingError(
             f"{HUB_TIMEOUT_VAR}={value!r} is not a number of seconds between 0 and 3600: set it "
-            f"to e.g. 10 (the default), or unset it"
+            f"to e.g. 10, or unset it (then HF_HUB_ETAG_TIMEOUT applies, 10 s by default)"
         )
     return seconds
 

@@ -11,3 +11,14 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _forget_confirmed_repositories():
+    """The course remembers, per process, which repositories the Hub confirmed; tests mock
+    Hubs that answer differently, so each test starts with nothing remembered."""
+    from course_utils.hub import client
+
+    client._confirmed.clear()
+    yield
+    client._confirmed.clear()

@@ -19,6 +19,7 @@ import course_utils
 from course_utils import catalog, prefetch, settings
 from course_utils.cli import main
 from course_utils.errors import CourseError
+from course_utils.hub import cache, policy
 from course_utils.hub import client as hub
 from course_utils.models import memory
 from course_utils.models.resolve import CheckpointError
@@ -41,7 +42,7 @@ def one_line(err: str, command: str) -> str:
 @pytest.mark.parametrize("online", [False, True], ids=["offline", "online"])
 def test_a_folder_that_does_not_exist_is_named(online, monkeypatch, tmp_path):
     if online:  # a path is never sent to the Hub
-        monkeypatch.setattr(settings, "offline_mode", lambda: False)
+        monkeypatch.setattr(policy, "offline_mode", lambda: False)
         monkeypatch.setattr(hub, "check_model_exists", pytest.fail)
         monkeypatch.setattr(hub, "probe", pytest.fail)
     for name in ("runs/mrpc/model", "./my-model", str(tmp_path / "nope"), "~/no-such-model-dir"):
@@ -120,7 +121,7 @@ def test_course_cache_that_cannot_be_written(unwritable, monkeypatch, capsys):
     line = one_line(capsys.readouterr().err, "standins")
     assert str(unwritable) in line and f"COURSE_CACHE={unwritable}" in line
     assert main(["standins", "clear"]) == 0  # nothing there to clear: a correct answer
-    with pytest.raises(CheckpointError) as err:
+    with pytest.raises(standins.StandinUnavailableError) as err:
         course_utils.pipeline("text-generation", model="distilgpt2")
     assert str(unwritable) in str(err.value) and "COURSE_CACHE=" in str(err.value)
 
@@ -228,7 +229,7 @@ def test_switches_accept_true_yes_on(value, monkeypatch):
     monkeypatch.setattr(memory, "available_memory", lambda device=None: (GIB, GIB, "RAM"))
     monkeypatch.setenv("COURSE_ALLOW_TOO_LARGE", value)
     monkeypatch.setenv("COURSE_FORCE_STANDINS", value)
-    assert settings.allow_too_large() and settings.force_standins()
+    assert settings.allow_too_large() and policy.force_standins()
     assert course_utils.ensure_fits(LLAMA).verdict == "does not fit"  # warned, not refused
 
 
@@ -237,7 +238,7 @@ def test_switches_are_off_otherwise(value, monkeypatch):
     monkeypatch.setattr(memory, "available_memory", lambda device=None: (GIB, GIB, "RAM"))
     monkeypatch.setenv("COURSE_ALLOW_TOO_LARGE", value)
     monkeypatch.setenv("COURSE_FORCE_STANDINS", value)
-    assert not settings.allow_too_large() and not settings.force_standins()
+    assert not settings.allow_too_large() and not policy.force_standins()
     with pytest.raises(course_utils.ModelTooLargeError):
         course_utils.ensure_fits(LLAMA)
 
@@ -261,29 +262,32 @@ def test_pickled_weights_count_only_where_there_are_no_safetensors(monkeypatch, 
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
-    _cached_repo(tmp_path, "someone/old-model", ["config.json", "pytorch_model.bin"])
-    assert not hub.is_cached("someone/old-model")  # the repo may have safetensors: not known
-    _cached_repo(tmp_path, "someone/old-model", [], missing=list(hub.SAFETENSORS_FILES))
-    assert hub.is_cached("someone/old-model")  # the Hub said it has none
+    _cached_repo(tmp_path, "someone/old-model", ["config.json", "vocab.txt", "pytorch_model.bin"])
+    assert not cache.model_is_cached(
+        "someone/old-model"
+    )  # the repo may have safetensors: not known
+    _cached_repo(tmp_path, "someone/old-model", [], missing=list(cache.SAFETENSORS_FILES))
+    assert cache.model_is_cached("someone/old-model")  # the Hub said it has none
     _cached_repo(tmp_path, "someone/new-model", ["config.json", "model.safetensors"])
-    assert hub.is_cached("someone/new-model")
+    assert not cache.model_is_cached("someone/new-model")  # no tokenizer: it would fail offline
+    _cached_repo(tmp_path, "someone/new-model", ["tokenizer.json"])
+    assert cache.model_is_cached("someone/new-model")
 
 
 def test_prefetch_says_before_downloading_that_weights_are_pickled(monkeypatch, capsys):
-    from types import SimpleNamespace
-
     import huggingface_hub
-    from huggingface_hub.hf_api import RepoSibling
+    from test_prefetch import dry_run_answer
 
     files = {"config.json": 10, "pytorch_model.bin": 1000, "tf_model.h5": 1000, "vocab.txt": 5}
-    info = SimpleNamespace(siblings=[RepoSibling(n, size=s) for n, s in files.items()])
     calls = []
-    monkeypatch.setattr(settings, "offline_mode", lambda: False)
-    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", lambda *a, **k: info)
-    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", lambda *a, **k: info)
-    monkeypatch.setattr(
-        huggingface_hub, "snapshot_download", lambda repo, **k: print("DOWNLOADING", k)
-    )
+
+    def snapshot_download(repo_id, allow_patterns=None, dry_run=False, **kwargs):
+        if dry_run:
+            return dry_run_answer(repo_id, files, allow_patterns)
+        print("DOWNLOADING", {"allow_patterns": allow_patterns})
+
+    monkeypatch.setattr(policy, "offline_mode", lambda: False)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
     monkeypatch.setattr(prefetch, "download_dataset", lambda item: None)
     monkeypatch.setattr(hub, "confirm_absent", lambda repo, names: calls.append((repo, names)))
     monkeypatch.setattr(hub, "probe", lambda *a, **k: hub.Probe(hub.endpoint(), 0.1, status=200))
@@ -293,7 +297,7 @@ def test_prefetch_says_before_downloading_that_weights_are_pickled(monkeypatch, 
     assert "weights_only" in out[note : note + 300]
     assert note < out.index("DOWNLOADING")
     assert "'allow_patterns': ['config.json', 'pytorch_model.bin', 'vocab.txt']" in out
-    assert calls == [("google-bert/bert-base-uncased", hub.SAFETENSORS_FILES)]
+    assert calls == [("google-bert/bert-base-uncased", cache.SAFETENSORS_FILES)]
 
 
 # --- the small ones ---------------------------------------------------------------------------

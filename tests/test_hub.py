@@ -9,8 +9,8 @@ import pytest
 from huggingface_hub import constants
 from huggingface_hub.utils import _http
 
-from course_utils import settings
-from course_utils.hub.client import check_repo_access
+from course_utils.hub import policy
+from course_utils.hub.access import check_repo_access
 
 # Built by concatenation so no token-shaped literal sits in the repository.
 FAKE_TOKEN = "hf_" + "FakeTokenForTestsOnly" + "1234567890abcdef"
@@ -36,7 +36,7 @@ class FakeHub:
 @pytest.fixture
 def online(monkeypatch, tmp_path):
     """Pretend the Hub is reachable and nobody is logged in; requests go to the FakeHub returned."""
-    monkeypatch.setattr(settings, "offline_mode", lambda: False)
+    monkeypatch.setattr(policy, "offline_mode", lambda: False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
         monkeypatch.delenv(name, raising=False)

@@ -6,7 +6,9 @@ import pytest
 from transformers import BertConfig, GPT2Config, MistralConfig, MixtralConfig
 
 from course_utils.models import memory
-from course_utils.models.memory import ModelTooLargeError, check_fits, ensure_fits, estimate_memory
+from course_utils.models.config import ConfigUnavailableError
+from course_utils.models.fit import ensure_fits, estimate_memory
+from course_utils.models.memory import ModelTooLargeError, check_fits
 
 GIB = 1024**3
 
@@ -96,9 +98,11 @@ def test_largest_layer_is_a_block_or_embedding():
     assert est.largest_layer_bytes / GIB == pytest.approx(4.66, rel=0.02)
     bert = estimate_memory(BertConfig())
     # BERT's embeddings block (word 30522 x 768 + positions + types + LayerNorm) outweighs
-    # one encoder layer (7.1 M parameters).
+    # one encoder layer (7.1 M parameters); its two int64 buffers of 512 ids (position_ids,
+    # token_type_ids) count too.
     assert bert.largest_layer == "embeddings"
-    assert bert.largest_layer_bytes == 4 * (30522 * 768 + 512 * 768 + 2 * 768 + 2 * 768)
+    params = 30522 * 768 + 512 * 768 + 2 * 768 + 2 * 768
+    assert bert.largest_layer_bytes == 4 * params + 2 * 512 * 8
 
 
 def test_verdict_thresholds():
@@ -130,5 +134,5 @@ def test_offline_hub_id_of_catalog_model_uses_stored_numbers():
 
 
 def test_offline_unknown_hub_id_is_a_clear_error():
-    with pytest.raises(memory.ConfigUnavailableError, match="offline"):
+    with pytest.raises(ConfigUnavailableError, match="offline"):
         estimate_memory("someone/not-a-real-model-xyz")

@@ -76,7 +76,7 @@ def test_fixture_rows_are_well_formed_and_not_duplicated(mrpc):
 
 
 def test_force_standins_loads_fixture_even_when_online(monkeypatch):
-    monkeypatch.setattr("course_utils.settings.offline_mode", lambda: False)
+    monkeypatch.setattr("course_utils.hub.policy.offline_mode", lambda: False)
     monkeypatch.setenv("COURSE_FORCE_STANDINS", "1")
     assert mrpc_module.use_fixture()
     monkeypatch.setenv("COURSE_FORCE_STANDINS", "0")
@@ -88,16 +88,16 @@ def test_online_failure_says_how_to_go_offline(monkeypatch):
 
     from course_utils.hub import client as hub
 
-    monkeypatch.setattr("course_utils.settings.offline_mode", lambda: False)
+    monkeypatch.setattr("course_utils.hub.policy.offline_mode", lambda: False)
     monkeypatch.setattr(hub, "probe", lambda *a, **k: hub.Probe(hub.endpoint(), 0.1, status=200))
 
     def no_network(*args, **kwargs):
         raise ConnectionError("Couldn't reach 'nyu-mll/glue' on the Hub")
 
     monkeypatch.setattr(datasets, "load_dataset", no_network)
-    with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE=1") as err:
+    with pytest.raises(hub.HubUnreachableError, match="HF_HUB_OFFLINE=1") as err:
         load_mrpc()
-    assert "HF_ENDPOINT" in str(err.value) and "Couldn't reach" in str(err.value)
+    assert "HF_ENDPOINT" in str(err.value) and "MRPC cannot be downloaded" in str(err.value)
 
 
 def test_missing_fixture_file_is_a_clear_error(monkeypatch, tmp_path):

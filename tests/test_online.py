@@ -45,14 +45,14 @@ def test_resolve_pipeline_typo_and_mrpc_against_the_mirror(hub_online_env):
         """
         from huggingface_hub import scan_cache_dir
 
-        from course_utils import CheckpointError, load_mrpc, pipeline, resolve_checkpoint
+        from course_utils import HubError, load_mrpc, pipeline, resolve_checkpoint
 
         print("resolved:", resolve_checkpoint("distilbert-base-uncased-finetuned-sst-2-english"))
         classifier = pipeline("sentiment-analysis", device="cpu")
         print("label:", classifier("I've been waiting for a HuggingFace course my whole life.")[0]["label"])
         try:
             resolve_checkpoint("distilbert/distilgtp2")
-        except CheckpointError as err:
+        except HubError as err:
             print("typo error:", err)
         mrpc = load_mrpc()
         print("rows:", {split: mrpc[split].num_rows for split in mrpc})

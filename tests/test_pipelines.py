@@ -188,7 +188,7 @@ def test_memory_check_runs_before_the_checkpoint_is_located(monkeypatch):
     events = []
     folder = str(Path(__file__).parent / "fixtures" / "restored" / "bart")
     monkeypatch.setattr(
-        "course_utils.models.memory.ensure_fits",
+        "course_utils.models.fit.ensure_fits",
         lambda model, **kw: events.append(("ensure_fits", model.real_name, kw["dtype"])),
     )
     monkeypatch.setattr(

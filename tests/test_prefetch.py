@@ -2,15 +2,15 @@
 
 import subprocess
 import sys
-from types import SimpleNamespace
 
+import httpx2
 import huggingface_hub
 import pytest
-from huggingface_hub.hf_api import RepoSibling
 
-from course_utils import prefetch, settings
+from course_utils import prefetch
 from course_utils.cli import main
 from course_utils.hub import client as course_hub
+from course_utils.hub import policy
 
 # What the Hub lists for google-bert/bert-base-uncased: the same weights in five formats.
 BERT_FILES = {
@@ -44,38 +44,51 @@ MRPC_FILES = {
 }
 
 
-class FakeHub:
-    """Records every Hub call; answers model_info / dataset_info from the tables above."""
+def dry_run_answer(repo_id, files: dict[str, int], patterns, cached=()):
+    """What huggingface_hub's snapshot_download(dry_run=True) returns for ``files``."""
+    from huggingface_hub.file_download import DryRunFileInfo
+    from huggingface_hub.utils import filter_repo_objects
 
-    def __init__(self, monkeypatch, fail_downloads=False, unreachable=False):
+    return [
+        DryRunFileInfo(
+            commit_hash="a" * 40,
+            file_size=files[name],
+            filename=name,
+            local_path=f"/cache/{repo_id}/{name}",
+            is_cached=name in cached,
+            will_download=name not in cached,
+        )
+        for name in filter_repo_objects(list(files), allow_patterns=patterns)
+    ]
+
+
+class FakeHub:
+    """Records every Hub call; answers huggingface_hub's dry runs from the tables above."""
+
+    def __init__(self, monkeypatch, fail_downloads=False, unreachable=False, cached=()):
         self.calls: list[tuple] = []
         self.fail_downloads = fail_downloads
         self.unreachable = unreachable
         hub = self
 
-        def model_info(api, repo_id, files_metadata=False, **kwargs):
-            hub.calls.append(("model_info", repo_id, files_metadata))
-            if hub.unreachable:
-                raise ConnectionError("Name or service not known")
-            files = (
-                BERT_FILES
-                if repo_id == "google-bert/bert-base-uncased"
-                else {
-                    "model.safetensors": 1000,
-                    "config.json": 10,
-                }
-            )
-            return SimpleNamespace(siblings=[RepoSibling(n, size=s) for n, s in files.items()])
+        def snapshot_download(repo_id, repo_type=None, allow_patterns=None, dry_run=False, **kw):
+            if dry_run:
+                hub.calls.append(("dry_run", repo_id, repo_type))
+                if hub.unreachable:
+                    from huggingface_hub.errors import DryRunError
 
-        def dataset_info(api, repo_id, files_metadata=False, **kwargs):
-            hub.calls.append(("dataset_info", repo_id, files_metadata))
-            if hub.unreachable:
-                raise ConnectionError("Name or service not known")
-            return SimpleNamespace(siblings=[RepoSibling(n, size=s) for n, s in MRPC_FILES.items()])
-
-        def snapshot_download(repo_id, **kwargs):
+                    raise DryRunError("cannot be accessed") from httpx2.ConnectError(
+                        "Name or service not known"
+                    )
+                if repo_type == "dataset":
+                    files = MRPC_FILES
+                elif repo_id == "google-bert/bert-base-uncased":
+                    files = BERT_FILES
+                else:
+                    files = {"model.safetensors": 1000, "config.json": 10, "vocab.txt": 5}
+                return dry_run_answer(repo_id, files, allow_patterns, cached)
             print(f"DOWNLOADING {repo_id}")
-            hub.calls.append(("snapshot_download", repo_id, kwargs))
+            hub.calls.append(("snapshot_download", repo_id, {"allow_patterns": allow_patterns}))
             if hub.fail_downloads:
                 raise OSError("connection reset")
             return "/tmp/nowhere"
@@ -91,11 +104,9 @@ class FakeHub:
             return course_hub.Probe(course_hub.endpoint(), 0.1, status=200)
 
         monkeypatch.setattr(course_hub, "probe", probe)
-        monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
-        monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", dataset_info)
         monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
         monkeypatch.setattr(prefetch, "download_dataset", download_dataset)
-        monkeypatch.setattr(settings, "offline_mode", lambda: False)
+        monkeypatch.setattr(policy, "offline_mode", lambda: False)
 
     def named(self, kind):
         return [c for c in self.calls if c[0] == kind]
@@ -119,8 +130,8 @@ def test_dry_run_shows_hub_sizes_and_downloads_nothing(monkeypatch, capsys):
     hub = FakeHub(monkeypatch)
     assert main(["prefetch", "3", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert ("model_info", "google-bert/bert-base-uncased", True) in hub.calls
-    assert ("dataset_info", "nyu-mll/glue", True) in hub.calls
+    assert ("dry_run", "google-bert/bert-base-uncased", "model") in hub.calls
+    assert ("dry_run", "nyu-mll/glue", "dataset") in hub.calls
     assert not hub.named("snapshot_download") and not hub.named("load_dataset")
     # safetensors + config + tokenizer of BERT (not the .bin/.h5/.msgpack copies) ...
     assert "420.7 MiB" in out
@@ -145,7 +156,7 @@ def test_prefetch_shows_sizes_then_downloads_only_the_needed_files(monkeypatch, 
 def test_all_fetches_a_model_used_by_two_chapters_once(monkeypatch, capsys):
     hub = FakeHub(monkeypatch)
     assert main(["prefetch", "all", "--dry-run"]) == 0
-    repos = [c[1] for c in hub.named("model_info")]
+    repos = [c[1] for c in hub.named("dry_run")]
     assert repos.count("google-bert/bert-base-uncased") == 1
     assert "alpindale/WizardLM-2-8x22B" not in repos
     assert "skip alpindale/WizardLM-2-8x22B: used for memory checks only" in capsys.readouterr().out
@@ -198,7 +209,7 @@ def test_unreachable_hub_falls_back_to_catalog_sizes(monkeypatch, capsys):
     assert "could not be reached (ConnectError after" in out
     # One probe, and no metadata request once it went unanswered.
     assert hub.named("probe") == [("probe",)]
-    assert not hub.named("model_info") and not hub.named("dataset_info")
+    assert not hub.named("dry_run")
 
     hub.calls.clear()
     assert main(["prefetch", "3"]) == 2
@@ -210,16 +221,22 @@ def test_unreachable_hub_falls_back_to_catalog_sizes(monkeypatch, capsys):
 
 def test_a_hub_that_stops_answering_is_not_asked_again(monkeypatch, capsys):
     hub = FakeHub(monkeypatch)
-    real_model_info = huggingface_hub.HfApi.model_info
+    answer = huggingface_hub.snapshot_download
 
-    def model_info(api, repo_id, **kwargs):
+    def goes_silent(repo_id, **kwargs):
         hub.unreachable = True  # answers the probe, then goes silent
-        return real_model_info(api, repo_id, **kwargs)
+        return answer(repo_id, **kwargs)
 
-    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", goes_silent)
     assert main(["prefetch", "3", "--dry-run"]) == 0
-    assert len(hub.named("model_info")) + len(hub.named("dataset_info")) == 1
+    assert len(hub.named("dry_run")) == 1
     assert capsys.readouterr().out.count("the Hub did not answer; catalog size shown") == 2
+
+
+def test_the_plan_says_what_is_cached_already(monkeypatch, capsys):
+    FakeHub(monkeypatch, cached={"config.json", "vocab.txt"})
+    assert main(["prefetch", "3", "--dry-run"]) == 0
+    assert "2 of these files are in the cache already" in capsys.readouterr().out
 
 
 def _fake_cached_model(cache, repo_id):
@@ -228,7 +245,7 @@ def _fake_cached_model(cache, repo_id):
     snapshot.mkdir(parents=True)
     (folder / "refs").mkdir()
     (folder / "refs" / "main").write_text("a" * 40)
-    for name in ("config.json", "model.safetensors"):
+    for name in ("config.json", "model.safetensors", "vocab.txt"):
         (snapshot / name).write_text("{}")
 
 
@@ -237,7 +254,7 @@ def test_offline_lists_the_cache(monkeypatch, tmp_path, capsys):
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
     _fake_cached_model(tmp_path, "google-bert/bert-base-uncased")
-    monkeypatch.setattr(settings, "offline_mode", lambda: True)
+    monkeypatch.setattr(policy, "offline_mode", lambda: True)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", pytest.fail)
 
     assert main(["prefetch", "2", "--dry-run"]) == 0

@@ -43,8 +43,6 @@ FLOORS = {
 # names (``from lib import _name``) alike.
 PRIVATE_API_ALLOWED = {
     # transformers
-    "_from_config": "PreTrainedModel._from_config builds a model from a config without weights",
-    "_no_split_modules": "the blocks accelerate never splits: the largest-layer estimate",
     "_name_or_path": "the checkpoint name a config or tokenizer was loaded from",
     "_build_translation_inputs": "multilingual tokenizers' language codes, as 4.57's pipeline",
     # datasets
@@ -139,6 +137,34 @@ def test_only_settings_reads_or_writes_the_environment():
     assert not offenders, "only course_utils/settings.py may touch os.environ:\n" + "\n".join(
         offenders
     )
+
+
+# The library's offline switches, and the course's own (settings.force_standins).
+OFFLINE_SWITCHES = {"is_offline_mode", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"}
+
+
+def test_only_the_policy_reads_the_offline_settings():
+    """Online, cache or stand-in is decided in course_utils/hub/policy.py; the rest asks it."""
+    offenders = []
+    for path, tree in _trees():
+        if path in (PACKAGE / "hub" / "policy.py", PACKAGE / "settings.py"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                reads = node.attr in OFFLINE_SWITCHES or (
+                    node.attr == "force_standins"
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "settings"
+                )
+            elif isinstance(node, ast.Name):
+                reads = node.id in OFFLINE_SWITCHES
+            elif isinstance(node, ast.alias):
+                reads = node.name in OFFLINE_SWITCHES
+            else:
+                continue
+            if reads:
+                offenders.append(f"{path.relative_to(PACKAGE)}:{getattr(node, 'lineno', '')}")
+    assert not offenders, "ask course_utils.hub.policy instead:\n" + "\n".join(offenders)
 
 
 def _docstrings(tree) -> set[int]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from course_authoring import assets as slide_assets
 from course_authoring.assets import SlidesError
 from course_authoring.repo import ROOT as REPO_ROOT
-from course_utils.settings import CHAPTERS
+from course_utils.catalog import CHAPTERS
 
 # The editions of the course: the language code and the folder of its notebooks in notebooks/.
 LANGUAGES = {"en": ".", "zh-CN": "zh-CN"}

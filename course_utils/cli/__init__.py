@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
-    except (CommandError, CourseError, OSError) as err:
+    except (CourseError, OSError) as err:
         print(f"course {args.command}: {one_paragraph(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

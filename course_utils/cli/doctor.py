@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from course_utils.cli.errors import CommandError
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     doctor = subparsers.add_parser(
@@ -61,18 +59,13 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 
 def run_estimate(args: argparse.Namespace) -> int:
-    from course_utils.models.device import DeviceError, pick_device
-    from course_utils.models.memory import ConfigUnavailableError, check_fits, estimate_memory
+    from course_utils.models.device import pick_device
+    from course_utils.models.fit import estimate_memory
+    from course_utils.models.memory import check_fits
 
-    try:
-        device = pick_device(args.device) if args.device is not None else None
-    except DeviceError as err:  # checked first: nothing is printed before the error
-        message = str(err).replace("device=", "--device ").replace("device out", "--device out")
-        raise CommandError(message) from None
-    try:
-        estimate = estimate_memory(args.model, dtype=args.dtype, training=args.training)
-    except (ConfigUnavailableError, ValueError, TypeError) as err:
-        raise CommandError(str(err).replace("\n", " ")) from None
+    # The device first: a bad --device is reported before anything is printed.
+    device = pick_device(args.device, source="--device") if args.device is not None else None
+    estimate = estimate_memory(args.model, dtype=args.dtype, training=args.training)
     print(estimate)
     print()
     print(check_fits(estimate, device=device))

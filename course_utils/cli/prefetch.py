@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import shutil
 
-from course_utils import catalog, prefetch, settings
+from course_utils import catalog, prefetch
 from course_utils.cli.errors import CommandError
 from course_utils.display import format_bytes
+from course_utils.errors import first_line
+from course_utils.hub import policy
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--edition",
-        choices=settings.EDITIONS,
+        choices=catalog.EDITIONS,
         default="en",
         help="zh-CN: also the Chinese models of the zh-CN edition's sections (default: en)",
     )
@@ -41,10 +43,10 @@ def parse_chapters(value: str) -> list[int]:
     """``"all"`` or one chapter number; anything else is a :class:`CommandError`."""
     text = str(value).strip().lower()
     if text == "all":
-        return list(settings.CHAPTERS)
-    if text.isdigit() and int(text) in settings.CHAPTERS:
+        return list(catalog.CHAPTERS)
+    if text.isdigit() and int(text) in catalog.CHAPTERS:
         return [int(text)]
-    choices = ", ".join(map(str, settings.CHAPTERS))
+    choices = ", ".join(map(str, catalog.CHAPTERS))
     raise CommandError(f"unknown chapter {value!r}: give one of {choices} or 'all'")
 
 
@@ -54,24 +56,23 @@ def _chapters_text(chapters: list[int]) -> str:
 
 def list_cached(chapters: list[int], edition: str = "en") -> int:
     """Print what the chapters use and whether it is in the cache; return how many are cached."""
-    from course_utils.hub import client as hub
+    from course_utils.hub import cache
 
     wanted, skipped = prefetch.chapter_models(chapters, edition)
-    dataset_repos = prefetch.cached_dataset_repos()
     cached = 0
     print(
         f"Offline (HF_HUB_OFFLINE=1): nothing can be downloaded. What chapter "
         f"{_chapters_text(chapters)} uses, and whether it is already cached:"
     )
     for hub_id, used_in in wanted.items():
-        here = hub.is_cached(hub_id)
+        here = cache.model_is_cached(hub_id)
         cached += here
         size = format_bytes(catalog.find(hub_id).download_bytes)
         state = "cached" if here else "missing"
         print(f"  [{state:7}] {hub_id}  (chapter {_chapters_text(used_in)}, about {size})")
     for chapter in chapters:
         for dataset in catalog.datasets_for_chapter(chapter):
-            here = dataset.repo_id in dataset_repos
+            here = cache.dataset_is_cached(dataset.repo_id, dataset.subset)
             cached += here
             state = "cached" if here else "missing"
             print(
@@ -95,6 +96,10 @@ def print_plan(items: list[prefetch.PrefetchItem], skipped: list[str]) -> int:
                 f"{item.label:<{width}}  {_chapters_text(item.chapters):>7}  {files:>5}  "
                 f"{format_bytes(item.size):>10}  {item.size_from}"
             )
+            if item.cached:
+                print(
+                    f"{'':<{width}}    {len(item.cached)} of these files are in the cache already"
+                )
             for note in item.notes:
                 print(f"{'':<{width}}    note: {note}")
         print(f"total: about {format_bytes(total)} in {len(items)} repositories")
@@ -107,7 +112,7 @@ def print_plan(items: list[prefetch.PrefetchItem], skipped: list[str]) -> int:
 
 def run_prefetch(args: argparse.Namespace) -> int:
     chapters = parse_chapters(args.chapter)
-    if settings.offline_mode():
+    if policy.offline_mode():
         cached = list_cached(chapters, args.edition)
         if args.dry_run:
             print(f"{cached} cached; sizes are the catalog's estimates (the Hub was not asked)")
@@ -158,7 +163,7 @@ def _download_all(items: list[prefetch.PrefetchItem]) -> None:
         try:
             prefetch.download(item)
         except Exception as err:  # noqa: BLE001 - report and go on with the others
-            print(f"  failed: {prefetch.one_line(err)}")
+            print(f"  failed: {first_line(err)}")
             failed.append(item.label)
     if failed:
         raise CommandError(

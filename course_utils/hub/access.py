@@ -1,20 +1,14 @@
-"""What the answer to an access check means: the statuses, and what to do about each.
-
-:func:`course_utils.hub.client.check_repo_access` makes the request (every Hub call lives in
-:mod:`course_utils.hub.client`); this module turns the answer into an :class:`AccessResult` whose
-message says what to do next, and checks a repository id before anything is sent.
-"""
+"""May this machine's login download a (gated) repository? :func:`check_repo_access`, and what
+each answer means (:class:`AccessResult`, whose message says what to do next)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from course_utils.errors import CourseError
+from course_utils.hub import client, policy
+from course_utils.hub.client import LOGIN_HOW
 
-LOGIN_HOW = (
-    "run `hf auth login` in a terminal or "
-    "`from huggingface_hub import notebook_login; notebook_login()`"
-)
 ACCESS_STATUSES = ("ok", "offline", "not logged in", "no access", "not found", "error")
 
 
@@ -34,28 +28,6 @@ class AccessResult:
 
     def __str__(self) -> str:
         return f"{self.repo_id}: {self.status.upper()}. {self.message}"
-
-
-class RepoIdError(CourseError, ValueError):
-    """A repository id or type that cannot be checked; nothing was sent."""
-
-
-def validate_repo_id(repo_id: str, repo_type: str) -> None:
-    """Raise :class:`RepoIdError` unless ``repo_id`` is a ``namespace/name`` id of a known type."""
-    from huggingface_hub.utils import HFValidationError
-    from huggingface_hub.utils import validate_repo_id as hf_validate
-
-    if repo_type not in ("model", "dataset", "space"):
-        raise RepoIdError(f"repo_type={repo_type!r}: use 'model', 'dataset' or 'space'.")
-    example = "write it as 'namespace/name', e.g. 'meta-llama/Meta-Llama-3-8B'"
-    try:
-        hf_validate(repo_id)
-    except HFValidationError:
-        raise RepoIdError(
-            f"{repo_id!r} is not a repository id: {example} (copy it from the model page's title)."
-        ) from None
-    if "/" not in repo_id:
-        raise RepoIdError(f"{repo_id!r} has no namespace: {example}.")
 
 
 def gated_answer(err: BaseException, logged_in: bool, url: str) -> tuple[str, str]:
@@ -88,3 +60,60 @@ def http_answer(err, logged_in: bool) -> tuple[str, str]:
     if code == 401:
         return "not logged in", f"The Hub asks you to log in: {LOGIN_HOW}."
     return "error", f"The Hub answered HTTP {code}; try again later."
+
+
+def check_repo_access(
+    repo_id: str, *, repo_type: str = "model", timeout: float | None = None
+) -> AccessResult:
+    """Whether this machine's Hugging Face login can download ``repo_id``.
+
+    Offline (``HF_HUB_OFFLINE=1``) nothing is sent and the answer is ``"offline"``. Online, one
+    request with the saved token (if any) to the Hub's ``auth-check`` endpoint decides between
+    ``"ok"``, ``"not logged in"``, ``"no access"`` (gated: request access on the repository
+    page) and ``"not found"``. The token is read only to know whether one exists.
+    """
+    client.validate_repo_id(repo_id, repo_type, namespaced=True)
+    url = client.repo_url(repo_id, repo_type)
+    logged_in = bool(client.login_status(online=False)[0])
+
+    def result(status: str, message: str) -> AccessResult:
+        return AccessResult(repo_id, status, message, url, logged_in)
+
+    if policy.offline_mode():
+        return result(
+            "offline",
+            "Not checked: HF_HUB_OFFLINE=1, so nothing is sent to the Hub. Unset HF_HUB_OFFLINE "
+            "(before starting Python) and run this again to check access.",
+        )
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    start = time.monotonic()
+    try:
+        response = get_session().get(
+            f"{client.endpoint()}/api/{repo_type}s/{repo_id}/auth-check",
+            headers=build_hf_headers(),
+            timeout=client.request_timeout(timeout),
+        )
+        hf_raise_for_status(response)
+    except GatedRepoError as err:
+        return result(*gated_answer(err, logged_in, url))
+    except RepositoryNotFoundError:
+        hint = "" if logged_in else f" If it is private, log in first: {LOGIN_HOW}."
+        return result(
+            "not found",
+            f"No such repository, or it is private: check the id on {client.endpoint()}.{hint}",
+        )
+    except HfHubHTTPError as err:
+        return result(*http_answer(err, logged_in))
+    except Exception as err:
+        if not client.is_network_error(err):
+            raise
+        seconds = time.monotonic() - start
+        return result(
+            "offline",
+            f"The Hub at {client.endpoint()} could not be reached ({type(err).__name__}, after "
+            f"{seconds:.1f} s): check your connection or proxy, or {client.ways_out()}.",
+        )
+    how = "your login has access" if logged_in else "a public repository; no login needed"
+    return result("ok", f"You can download it ({how}).")

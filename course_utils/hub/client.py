@@ -1,18 +1,18 @@
-"""Every call the course makes to the Hugging Face Hub, each with a bounded time.
+"""Every request the course sends to the Hugging Face Hub, each with a bounded time.
 
 The Hub is whatever ``HF_ENDPOINT`` names (``https://huggingface.co`` by default, or a mirror
 such as ``https://hf-mirror.com``): huggingface_hub reads it once, at import, and so do we.
-One request waits at most ``COURSE_HUB_TIMEOUT`` seconds (default 10) for an answer, and is
-never retried, so a Hub that does not answer is an error within that time, not a hang.
+One request waits at most ``COURSE_HUB_TIMEOUT`` seconds for an answer (by default the same as
+huggingface_hub's ``HF_HUB_ETAG_TIMEOUT``, 10 s), and is never retried, so a Hub that does not
+answer is an error within that time, not a hang.
 
-- :func:`is_cached`: are a model's config and safetensors weights in the HF cache? (no network)
+- :func:`validate_repo_id`: is a name a repository id at all? (nothing is sent)
 - :func:`probe` / :func:`ensure_reachable`: does the endpoint answer at all?
 - :func:`check_model_exists`: is a name a model repository? (gated ones count)
-- :func:`repo_file_sizes`: the files of a repository and their sizes
+- :func:`dry_run`: the files a download would fetch, their sizes, and which are cached
 - :func:`login_status`: is a token saved, and whose is it? (never the token itself)
-- :func:`check_repo_access`: may this login download a (gated) repository?
 
-Failures are this module's own errors, whose messages say what to do next.
+Hub failures become the course's errors here, once (:func:`translate`); callers let them through.
 """
 
 from __future__ import annotations
@@ -20,23 +20,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from course_utils import settings
-from course_utils.errors import CourseError
-from course_utils.hub.access import (
-    LOGIN_HOW,
-    AccessResult,
-    gated_answer,
-    http_answer,
-    validate_repo_id,
-)
+from course_utils import catalog, settings
+from course_utils.errors import CourseError, first_line
+from course_utils.hub import cache
 
 MIRROR_EXAMPLE = "https://hf-mirror.com"
-# Weights the course loads; pickled copies count only where a repository has nothing else.
-SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
-PICKLED_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 PROBE_REPO = "openai-community/gpt2"  # any public repository answers a reachability probe
 _PROBE_FILE = {"model": "config.json", "dataset": "README.md"}
 _HTTP_LIBRARIES = {"httpx", "httpx2", "httpcore", "requests", "urllib3"}
+REPO_TYPES = ("model", "dataset", "space")
+LOGIN_HOW = (
+    "run `hf auth login` in a terminal or "
+    "`from huggingface_hub import notebook_login; notebook_login()`"
+)
 
 
 class HubError(CourseError, RuntimeError):
@@ -52,7 +48,7 @@ class RepoNotFoundError(HubError):
 
 
 class InvalidRepoIdError(HubError, ValueError):
-    """A name that cannot be a repository id; nothing was sent."""
+    """A name that cannot be a repository id (or an unknown repository type); nothing was sent."""
 
 
 class HubHTTPStatusError(HubError):
@@ -71,7 +67,7 @@ def endpoint() -> str:
 
 
 def request_timeout(seconds: float | None = None) -> float:
-    """``seconds`` if given, else ``COURSE_HUB_TIMEOUT`` (default 10)."""
+    """``seconds`` if given, else ``COURSE_HUB_TIMEOUT`` (default: ``HF_HUB_ETAG_TIMEOUT``, 10)."""
     return settings.hub_timeout() if seconds is None else float(seconds)
 
 
@@ -113,29 +109,28 @@ def unreachable_error(err: BaseException | str, seconds: float, what: str) -> Hu
     )
 
 
-def is_cached(repo_id: str) -> bool:
-    """True when the HF cache holds a Hub model's config and weights (no network).
-
-    Safetensors weights count. Pickled weights (``pytorch_model.bin``) count only where the
-    cache records that the repository has no safetensors (``course prefetch`` and transformers
-    record it when they look); transformers loads them with torch's ``weights_only`` loader.
-    """
-    from huggingface_hub import try_to_load_from_cache
+def validate_repo_id(repo_id, repo_type: str = "model", *, namespaced: bool = False) -> str:
+    """``repo_id`` if it can be a Hub repository id, else :class:`InvalidRepoIdError` with an
+    example and a did-you-mean from the catalog (nothing is sent). ``namespaced=True`` also
+    refuses legacy ids without a namespace (``gpt2``), which the Hub only redirects."""
     from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id as hf_validate
 
+    if repo_type not in REPO_TYPES:
+        raise InvalidRepoIdError(f"repo_type={repo_type!r}: use 'model', 'dataset' or 'space'.")
+    example = "write it as 'namespace/name', e.g. 'distilbert/distilgpt2'"
+    if not isinstance(repo_id, str):
+        raise InvalidRepoIdError(f"{repo_id!r} is not a repository id: {example}.")
     try:
-        found = {f: try_to_load_from_cache(repo_id, f) for f in ("config.json", *SAFETENSORS_FILES)}
-        if not isinstance(found.pop("config.json"), str):
-            return False
-        if any(isinstance(path, str) for path in found.values()):
-            return True
-        # None: the cache knows nothing of the file; anything else that is not a path is the
-        # library's marker that the Hub has no such file.
-        if any(path is None for path in found.values()):
-            return False  # safetensors may exist upstream: pickled copies do not count
-        return any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in PICKLED_FILES)
+        hf_validate(repo_id)
     except HFValidationError:
-        return False
+        raise InvalidRepoIdError(
+            f"{repo_id!r} is not a valid Hub id: {example} (copy it from the model page's "
+            f"title). Did you mean {catalog.did_you_mean(repo_id)}?"
+        ) from None
+    if namespaced and "/" not in repo_id:
+        raise InvalidRepoIdError(f"{repo_id!r} has no namespace: {example}.")
+    return repo_id
 
 
 @dataclass(frozen=True)
@@ -177,11 +172,25 @@ def probe(
 def ensure_reachable(
     what: str, repo_id: str = PROBE_REPO, repo_type: str = "model", timeout: float | None = None
 ) -> Probe:
-    """Raise :class:`HubUnreachableError` (saying ``what`` cannot be done) unless it answers."""
+    """Raise :class:`HubUnreachableError` (saying ``what`` cannot be done) unless it answers.
+
+    For a model that is in the HF cache, the error says that offline mode would use it.
+    """
     result = probe(repo_id, repo_type, timeout)
     if not result.answered:
-        raise unreachable_error(result.error, result.seconds, what)
+        error = unreachable_error(result.error, result.seconds, what)
+        if repo_id != PROBE_REPO and repo_type == "model" and cache.model_is_cached(repo_id):
+            error = HubUnreachableError(
+                f"{error} ({repo_id} is in your HF cache: with HF_HUB_OFFLINE=1 it is used from "
+                "there)"
+            )
+        raise error
     return result
+
+
+# Model repositories the Hub confirmed in this process (endpoint, id): the memory check and
+# locate() both need to know, and a repository does not vanish between the two.
+_confirmed: set[tuple[str, str]] = set()
 
 
 def check_model_exists(repo_id: str, timeout: float | None = None) -> None:
@@ -189,45 +198,45 @@ def check_model_exists(repo_id: str, timeout: float | None = None) -> None:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import GatedRepoError
 
-    _reachable_then_warm(f"{repo_id} cannot be checked or downloaded", repo_id, "model", timeout)
+    if (endpoint(), repo_id) in _confirmed:
+        return
+    what = f"{repo_id} cannot be checked or downloaded"
+    _reachable_then_warm(what, repo_id, "model", timeout)
     start = time.monotonic()
     try:
         HfApi().model_info(repo_id, timeout=request_timeout(timeout))
     except GatedRepoError:
-        return  # it exists; downloading it needs access (chapter 0 shows how)
+        pass  # it exists; downloading it needs access (chapter 0 shows how)
     except Exception as err:
-        raise _hub_error(
-            err, repo_id, start, f"{repo_id} cannot be checked or downloaded"
-        ) from None
+        raise translate(err, repo_id, what, start) from None
+    _confirmed.add((endpoint(), repo_id))
 
 
-def repo_file_sizes(
-    repo_id: str, repo_type: str = "model", timeout: float | None = None
-) -> dict[str, int | None]:
-    """Every file of a repository (main revision) and its size in bytes, from Hub metadata."""
-    from huggingface_hub import HfApi
+def dry_run(repo_id: str, patterns: list[str], repo_type: str = "model") -> list:
+    """What ``snapshot_download(repo_id, allow_patterns=patterns)`` would fetch: huggingface_hub's
+    ``DryRunFileInfo`` per file (name, size, whether it is cached), without downloading."""
+    from huggingface_hub import snapshot_download
 
-    info = HfApi().dataset_info if repo_type == "dataset" else HfApi().model_info
-    _reachable_then_warm(f"the files of {repo_id} cannot be listed", repo_id, repo_type, timeout)
+    what = f"the files of {repo_id} cannot be listed"
+    _reachable_then_warm(what, repo_id, repo_type, None)
     start = time.monotonic()
     try:
-        siblings = info(repo_id, files_metadata=True, timeout=request_timeout(timeout)).siblings
+        return snapshot_download(
+            repo_id,
+            repo_type=repo_type,
+            allow_patterns=patterns,
+            dry_run=True,
+            etag_timeout=request_timeout(),
+        )
     except Exception as err:
-        raise _hub_error(err, repo_id, start, f"the files of {repo_id} cannot be listed") from None
-    return {s.rfilename: s.size for s in siblings or []}
+        raise translate(err, repo_id, what, start) from None
 
 
 def _reachable_then_warm(what: str, repo_id: str, repo_type: str, timeout: float | None) -> None:
     """Probe (a bare request) before the first metadata request: building the Hub's headers
     the first time asks the Hub itself (huggingface_hub fetches an agent registry, waiting up
     to 3 s more), so a Hub that does not answer must be found before that."""
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id
-
-    try:
-        validate_repo_id(repo_id)  # a malformed id is a typo to report, not a request to send
-    except HFValidationError as err:
-        raise _hub_error(err, repo_id, time.monotonic(), what) from None
+    validate_repo_id(repo_id, repo_type)  # a malformed id is a typo to report, not a request
     ensure_reachable(what, repo_id, repo_type, timeout)
     _warm_headers()
 
@@ -240,26 +249,51 @@ def _warm_headers() -> None:
     build_hf_headers()
 
 
-def _hub_error(err: Exception, repo_id: str, start: float, what: str) -> Exception:
-    """The course's error for a failed metadata request (programming errors pass through)."""
-    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, RepositoryNotFoundError
+def translate(err: BaseException, repo_id: str, what: str, start: float | None = None):
+    """The course's error for a failed Hub request, here and only here; an error that is not
+    about the Hub (a programming error) is returned unchanged, to be raised as it is.
 
+    ``what`` says what cannot be done; ``start`` (``time.monotonic()``) dates the request.
+    """
+    from huggingface_hub.errors import (
+        DryRunError,
+        GatedRepoError,
+        HfHubHTTPError,
+        HFValidationError,
+        RepositoryNotFoundError,
+    )
+
+    if isinstance(err, HubError):
+        return err
+    if isinstance(err, DryRunError) and err.__cause__ is not None:
+        err = err.__cause__
+    seconds = time.monotonic() - start if start is not None else 0.0
+    if isinstance(err, GatedRepoError):
+        return HubHTTPStatusError(
+            f"{repo_id} is gated: {LOGIN_HOW}, then request access on {repo_url(repo_id)} "
+            "(chapter 0 shows how to check it with check_repo_access)",
+            401,
+        )
     if isinstance(err, RepositoryNotFoundError):
         return RepoNotFoundError(
-            f"{repo_id} was not found on the Hub at {endpoint()} (or it is private and you "
-            "are not logged in)"
+            f"{repo_id} was not found on the Hub at {endpoint()} (or it is private and you are "
+            f"not logged in). Did you mean {catalog.did_you_mean(repo_id)}?"
         )
     if isinstance(err, HFValidationError):
-        return InvalidRepoIdError(f"{repo_id!r} is not a valid Hub id ({err})")
+        try:
+            validate_repo_id(repo_id)
+        except InvalidRepoIdError as invalid:
+            return invalid
+        return InvalidRepoIdError(f"{repo_id!r} is not a valid Hub id ({first_line(err)})")
     if isinstance(err, HfHubHTTPError):
         status = getattr(getattr(err, "response", None), "status_code", "?")
         return HubHTTPStatusError(
-            f"the Hub at {endpoint()} answered HTTP {status} for {repo_id}; try again later, "
-            f"or {ways_out()}",
+            f"the Hub at {endpoint()} answered HTTP {status} for {repo_id}, so {what}; try "
+            f"again later, or {ways_out()}",
             status,
         )
     if is_network_error(err):
-        return unreachable_error(err, time.monotonic() - start, what)
+        return unreachable_error(err, seconds, what)
     return err
 
 
@@ -297,66 +331,6 @@ def login_status(online: bool) -> tuple[bool, str | None]:
         return True, None
 
 
-# --- gated repositories ----------------------------------------------------------------------
-
-
 def repo_url(repo_id: str, repo_type: str = "model") -> str:
     prefix = {"model": "", "dataset": "datasets/", "space": "spaces/"}[repo_type]
     return f"{endpoint()}/{prefix}{repo_id}"
-
-
-def check_repo_access(
-    repo_id: str, *, repo_type: str = "model", timeout: float | None = None
-) -> AccessResult:
-    """Whether this machine's Hugging Face login can download ``repo_id``.
-
-    Offline (``HF_HUB_OFFLINE=1``) nothing is sent and the answer is ``"offline"``. Online, one
-    request with the saved token (if any) to the Hub's ``auth-check`` endpoint decides between
-    ``"ok"``, ``"not logged in"``, ``"no access"`` (gated: request access on the repository
-    page) and ``"not found"``. The token is read only to know whether one exists.
-    """
-    validate_repo_id(repo_id, repo_type)
-    url = repo_url(repo_id, repo_type)
-    logged_in = bool(login_status(online=False)[0])
-
-    def result(status: str, message: str) -> AccessResult:
-        return AccessResult(repo_id, status, message, url, logged_in)
-
-    if settings.offline_mode():
-        return result(
-            "offline",
-            "Not checked: HF_HUB_OFFLINE=1, so nothing is sent to the Hub. Unset HF_HUB_OFFLINE "
-            "(before starting Python) and run this again to check access.",
-        )
-    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
-    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
-
-    start = time.monotonic()
-    try:
-        response = get_session().get(
-            f"{endpoint()}/api/{repo_type}s/{repo_id}/auth-check",
-            headers=build_hf_headers(),
-            timeout=request_timeout(timeout),
-        )
-        hf_raise_for_status(response)
-    except GatedRepoError as err:
-        return result(*gated_answer(err, logged_in, url))
-    except RepositoryNotFoundError:
-        hint = "" if logged_in else f" If it is private, log in first: {LOGIN_HOW}."
-        return result(
-            "not found",
-            f"No such repository, or it is private: check the id on {endpoint()}.{hint}",
-        )
-    except HfHubHTTPError as err:
-        return result(*http_answer(err, logged_in))
-    except Exception as err:
-        if not is_network_error(err):
-            raise
-        seconds = time.monotonic() - start
-        return result(
-            "offline",
-            f"The Hub at {endpoint()} could not be reached ({type(err).__name__}, after "
-            f"{seconds:.1f} s): check your connection or proxy, or {ways_out()}.",
-        )
-    how = "your login has access" if logged_in else "a public repository; no login needed"
-    return result("ok", f"You can download it ({how}).")

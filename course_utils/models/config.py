@@ -1,20 +1,23 @@
-"""A model's config (its architecture numbers) from whatever names the model, without weights.
+"""The one step from whatever names a model to what the memory check needs: its config, the dtype
+its weights are stored in, and a label (:func:`describe`), without weights.
 
 Catalog models (and their stand-ins) use the real checkpoint's stored numbers, so this works
 offline; a folder or a config.json path is read from disk; any other Hub id fetches only its
-config.json (a few kB) after one bounded request has checked that it exists.
+config.json (a few kB) once the Hub has answered that the repository exists.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from course_utils import catalog, settings
-from course_utils.errors import CourseError
+from course_utils import catalog
+from course_utils.errors import CourseError, first_line
 from course_utils.hub import client as hub
-from course_utils.models.resolve import Checkpoint, ModelName, looks_like_path
+from course_utils.hub import policy
+from course_utils.models.resolve import Checkpoint, ModelName, identify
 
 EXPECTED = (
     "a Hub id such as 'distilbert/distilgpt2', a catalog name, a local folder or config.json, "
@@ -23,7 +26,18 @@ EXPECTED = (
 
 
 class ConfigUnavailableError(CourseError, RuntimeError):
-    """No config could be found for a model name (offline with nothing cached, or a bad name)."""
+    """No config could be found for a model (offline with nothing cached, or a damaged file)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the memory check needs about one model: its ``config`` (``config.dtype`` is the
+    stored dtype when known), a ``label`` for reports, and whether it is ``local`` (a folder or
+    file on this machine, whose errors are the learner's to fix)."""
+
+    config: object
+    label: str
+    local: bool = False
 
 
 def config_from_dict(data: dict):
@@ -38,53 +52,64 @@ def config_from_dict(data: dict):
     try:
         return AutoConfig.for_model(model_type, **data)
     except (ValueError, TypeError) as err:
-        first = (str(err).strip().splitlines() or [""])[0]
         raise ConfigUnavailableError(
-            f"transformers cannot build a config of type {model_type!r} ({first})"
+            f"transformers cannot build a config of type {model_type!r} "
+            f"({first_line(err, with_type=False)})"
         ) from None
 
 
-def catalog_entry(model) -> catalog.CatalogEntry | None:
-    """The catalog entry of the real model behind ``model``, if there is one."""
-    if isinstance(model, Checkpoint | ModelName):
-        return model.entry
-    if isinstance(model, str):
-        return catalog.find(model)
-    return None
-
-
-def load_config(model):
-    """Turn a name, folder, config.json path, config, dict, ModelName or Checkpoint into a config."""
+def describe(model) -> ModelSpec:
+    """Config, stored dtype and label of a name, folder, config.json path, config, dict,
+    :class:`ModelName` or :class:`Checkpoint`; :class:`ConfigUnavailableError` if none is found."""
     from transformers import PretrainedConfig
 
     if isinstance(model, PretrainedConfig):
-        return model
+        return ModelSpec(model, getattr(model, "_name_or_path", "") or type(model).__name__)
     if isinstance(model, dict):
-        return config_from_dict(model)
-    checked = isinstance(model, Checkpoint) and model.origin == "hub"  # locate() asked the Hub
-    if isinstance(model, Checkpoint | ModelName):
-        if model.entry is not None and model.entry.config:
-            return config_from_dict(model.entry.stored_config())
-        model = model.source if isinstance(model, Checkpoint) else model.text
+        config = config_from_dict(model)
+        return ModelSpec(config, str(model.get("_name_or_path") or type(config).__name__))
+    name = model.name if isinstance(model, Checkpoint) else _identify(model)
+    # A name as the learner wrote it is the label; a resolved one is labelled by the real model.
+    given = str(os.fspath(model)).strip() if isinstance(model, str | os.PathLike) else None
+    if name.entry is not None and name.entry.config:
+        label = given or name.real_name
+        return ModelSpec(_stored_config(name.entry), label, local=name.folder is not None)
+    if name.folder is not None:
+        return ModelSpec(_read_folder(name.folder), given or name.text, local=True)
+    path = Path(name.text).expanduser()
+    if path.is_file():
+        return ModelSpec(config_from_dict(_read_json(path)), name.text, local=True)
+    return ModelSpec(_config_from_hub(name.text), name.text)
+
+
+def _identify(model) -> ModelName:
+    if isinstance(model, ModelName):
+        return model
     if not isinstance(model, str | os.PathLike) or not str(os.fspath(model)).strip():
         raise ConfigUnavailableError(f"expected {EXPECTED}; got {model!r}")
-    path = Path(os.fspath(model)).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ConfigUnavailableError(
-                f"the folder {path} has no config.json: pass a model folder (what "
-                "save_pretrained() writes) or a config.json file"
-            )
-        path = path / "config.json"
-    if path.is_file():
-        return config_from_dict(_read_json(path))
-    name = str(os.fspath(model)).strip()
-    entry = catalog.find(name)
-    if entry is not None and entry.config:
-        return config_from_dict(entry.stored_config())
-    if isinstance(model, os.PathLike) or looks_like_path(name):
-        raise ConfigUnavailableError(f"{name} does not exist: check the path, or pass {EXPECTED}")
-    return _config_from_hub(name, checked)
+    text = str(os.fspath(model)).strip()
+    if Path(text).expanduser().is_file() and text.endswith(".json"):
+        return ModelName(text)  # a config.json file (identify() wants model folders)
+    try:
+        return identify(text)
+    except CourseError as err:
+        raise ConfigUnavailableError(f"{err}; or pass {EXPECTED}") from None
+
+
+def _stored_config(entry: catalog.CatalogEntry):
+    config = config_from_dict(entry.stored_config())
+    config.dtype = entry.dtype  # what from_pretrained(dtype="auto") loads
+    return config
+
+
+def _read_folder(folder: Path):
+    path = folder / "config.json"
+    if not path.is_file():
+        raise ConfigUnavailableError(
+            f"the folder {folder} has no config.json: pass a model folder (what "
+            "save_pretrained() writes) or a config.json file"
+        )
+    return config_from_dict(_read_json(path))
 
 
 def _read_json(path: Path) -> dict:
@@ -100,42 +125,24 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _config_from_hub(name: str, checked: bool = False):
+def _config_from_hub(name: str):
     """The config.json of a Hub model outside the catalog (or from the HF cache offline).
 
     Online, one bounded request first tells a missing repository from a Hub that does not
-    answer (``checked``: that request was made already).
+    answer (once per process: locate() asks the same); its errors are the Hub's own.
     """
     from transformers import AutoConfig
 
-    repo_id = catalog.hub_id(name)
-    if not checked and not settings.offline_mode():
-        try:
-            hub.check_model_exists(repo_id)
-        except (hub.RepoNotFoundError, hub.InvalidRepoIdError) as err:
-            raise ConfigUnavailableError(
-                f"Could not get a config for {name!r}: {err}. Check the spelling (did you mean "
-                f"{catalog.did_you_mean(name)}?) or pass a local folder / config.json."
-            ) from None
-        except hub.HubError as err:
-            raise ConfigUnavailableError(f"Could not get a config for {name!r}: {err}") from None
+    offline = policy.offline_mode()
+    if not offline:
+        hub.check_model_exists(name)
     try:
-        return AutoConfig.from_pretrained(repo_id, trust_remote_code=False)
+        return AutoConfig.from_pretrained(name, trust_remote_code=False)
     except Exception as err:  # noqa: BLE001 - turned into one clear message
-        first = (str(err).strip().splitlines() or [""])[0]
         hint = (
             "You are offline (HF_HUB_OFFLINE=1) and its config is not in the HF cache: go "
             "online once, or pass a local folder / config.json."
-            if settings.offline_mode()
-            else f"The repository exists, but its config could not be read ({first})."
+            if offline
+            else f"The repository exists, but its config could not be read ({first_line(err)})."
         )
-        raise ConfigUnavailableError(f"Could not get a config for {name!r}. {hint}") from err
-
-
-def stored_dtype(model, config) -> str | None:
-    """The dtype a checkpoint's weights are stored in (what ``dtype="auto"`` loads), if known."""
-    entry = catalog_entry(model)
-    if entry is not None:
-        return entry.dtype
-    value = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
-    return str(value).removeprefix("torch.") if value else None
+        raise ConfigUnavailableError(f"Could not get a config for {name!r}. {hint}") from None

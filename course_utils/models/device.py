@@ -20,27 +20,14 @@ class DeviceError(CourseError, RuntimeError):
     """The requested device is unknown or not available on this machine."""
 
 
-def _mps_available() -> bool:
-    backend = getattr(torch.backends, "mps", None)
-    return bool(backend is not None and backend.is_available())
-
-
-def _xpu_available() -> bool:
-    xpu = getattr(torch, "xpu", None)
-    return bool(xpu is not None and xpu.is_available())
-
-
 def is_available(device_type: str) -> bool:
-    """Whether a device type can be used in this process."""
+    """Whether a device type can be used in this process: the CPU always; otherwise it must be
+    the accelerator this PyTorch build was made for (``torch.accelerator``: CUDA, MPS, XPU...)
+    and be usable."""
     if device_type == "cpu":
         return True
-    if device_type == "cuda":
-        return torch.cuda.is_available()
-    if device_type == "mps":
-        return _mps_available()
-    if device_type == "xpu":
-        return _xpu_available()
-    return False
+    current = torch.accelerator.current_accelerator(check_available=True)
+    return current is not None and current.type == device_type
 
 
 def _parse_override(value: str, label: str = DEVICE_ENV_VAR) -> torch.device:
@@ -48,35 +35,40 @@ def _parse_override(value: str, label: str = DEVICE_ENV_VAR) -> torch.device:
     text = value.strip().lower()
     device_type = text.split(":", 1)[0]
     instead = f"unset {DEVICE_ENV_VAR}" if label == DEVICE_ENV_VAR else f"leave {label} out"
+    # A flag reads as written on the command line; a variable or argument as an assignment.
+    given = f"{label} {value!r}" if label.startswith("--") else f"{label}={value!r}"
     if device_type not in KNOWN_DEVICE_TYPES:
         raise DeviceError(
-            f"{label}={value!r} is not a device this course knows. "
+            f"{given} is not a device this course knows. "
             f"Use one of {', '.join(KNOWN_DEVICE_TYPES)} (optionally with an index, e.g. cuda:1), "
             f"or {instead} to pick automatically."
         )
     try:
         device = torch.device(text)
     except RuntimeError as err:
-        raise DeviceError(f"{label}={value!r} is not a valid device string: {err}") from None
+        raise DeviceError(f"{given} is not a valid device string: {err}") from None
     if not is_available(device_type):
         raise DeviceError(
-            f"{label}={value!r} asks for {device_type}, but no {device_type} device is "
+            f"{given} asks for {device_type}, but no {device_type} device is "
             f"available in this process. {instead.capitalize()} to pick automatically."
         )
     count = torch.cuda.device_count() if device_type == "cuda" else None
     if count is not None and device.index is not None and device.index >= count:
         raise DeviceError(
-            f"{label}={value!r}: this machine has {count} CUDA device(s), cuda:0 to "
+            f"{given}: this machine has {count} CUDA device(s), cuda:0 to "
             f"cuda:{count - 1}. {instead.capitalize()} to pick automatically."
         )
     return device
 
 
-def pick_device(preferred: str | None = None) -> torch.device:
-    """Return the best available device, or the one named by ``preferred`` / ``COURSE_DEVICE``."""
+def pick_device(preferred: str | None = None, *, source: str = "device") -> torch.device:
+    """Return the best available device, or the one named by ``preferred`` / ``COURSE_DEVICE``.
+
+    ``source`` names where ``preferred`` came from in error messages (e.g. ``"--device"``).
+    """
     override = preferred if preferred is not None else settings.device_override()
     if override and override.strip():
-        return _parse_override(override, "device" if preferred is not None else DEVICE_ENV_VAR)
+        return _parse_override(override, source if preferred is not None else DEVICE_ENV_VAR)
     for device_type in ("cuda", "mps", "xpu"):
         if is_available(device_type):
             return torch.device(device_type)

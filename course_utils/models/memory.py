@@ -1,23 +1,21 @@
 """Know before you download: parameter counts and memory needs from a config alone.
 
-The model is built on PyTorch's ``meta`` device, which records shapes but allocates nothing,
-so a 141 B-parameter config is counted in about a second with no weights downloaded.
+:func:`estimate` takes a transformers config (and a label for reports) and nothing else:
+turning a model name into a config is :mod:`course_utils.models.config`'s job. The model is
+built with accelerate's ``init_empty_weights`` (PyTorch's ``meta`` device: shapes, no memory),
+so a 141 B-parameter config is counted in about a second with no weights downloaded, and
+accelerate's ``calculate_maximum_sizes`` finds the largest layer that cannot be split.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psutil
 import torch
 
-from course_utils import settings
 from course_utils.display import RowsReport, format_bytes, format_count
 from course_utils.errors import CourseError
-from course_utils.models.config import ConfigUnavailableError, load_config, stored_dtype
-from course_utils.models.resolve import Checkpoint, ModelName
 
 BYTES_PER_PARAM = {"float32": 4.0, "float16": 2.0, "bfloat16": 2.0, "int8": 1.0, "int4": 0.5}
 # Also accepted (a load in float64 is rare, so reports do not list it).
@@ -56,10 +54,11 @@ def normalize_dtype(dtype: str | torch.dtype) -> str:
     return text
 
 
-def resolve_dtype(dtype, model, config) -> str:
-    """``dtype``, or for ``"auto"`` the checkpoint's stored dtype (float32 when unknown)."""
+def resolve_dtype(dtype, config) -> str:
+    """``dtype``, or for ``"auto"`` the dtype the checkpoint is stored in (``config.dtype``, what
+    ``from_pretrained`` loads by default; float32 when the config does not say)."""
     if dtype is None or (isinstance(dtype, str) and dtype.strip().lower() == "auto"):
-        stored = stored_dtype(model, config)
+        stored = getattr(config, "dtype", None)
         try:
             return normalize_dtype(stored) if stored else "float32"
         except DtypeError:
@@ -114,7 +113,7 @@ class MemoryEstimate(RowsReport):
 
 def _training_breakdown(num_params: int, dtype: str) -> dict[str, int]:
     if dtype in ("int8", "int4"):
-        raise ValueError(
+        raise DtypeError(
             f"Full training in {dtype} is not possible: quantized weights are frozen. "
             "Estimate float32 or bfloat16 training, or use adapters (LoRA/QLoRA) on a quantized model."
         )
@@ -136,101 +135,68 @@ def _training_breakdown(num_params: int, dtype: str) -> dict[str, int]:
 
 
 def _build_on_meta(config):
+    """The model of ``config`` with every tensor on the meta device (no memory, no weights)."""
+    import transformers
+    from accelerate import init_empty_weights
     from transformers import AutoModel
 
     architectures = getattr(config, "architectures", None) or []
-    with torch.device("meta"):
-        if architectures:
-            import transformers
-
-            cls = getattr(transformers, architectures[0], None)
-            if cls is not None:
-                return cls._from_config(config)
-        return AutoModel.from_config(config)
+    cls = getattr(transformers, architectures[0], None) if architectures else None
+    with init_empty_weights(include_buffers=True):
+        return cls(config) if cls is not None else AutoModel.from_config(config)
 
 
-def _largest_layer(model, dtype_bytes: float) -> tuple[str, int]:
-    """Largest unit that cannot be split across devices (a decoder block, an embedding...)."""
-    no_split = set(getattr(model, "_no_split_modules", None) or [])
-    best_name, best = "", 0
-    for name, module in model.named_modules():
-        is_block = type(module).__name__ in no_split
-        is_leaf = next(module.children(), None) is None
-        if not (is_block or is_leaf):
-            continue
-        if not is_block and any(name.startswith(f"{b}.") for b in _blocks(model, no_split)):
-            continue
-        size = sum(p.numel() for p in module.parameters())
-        if size > best:
-            best_name, best = name, size
-    return best_name, int(best * dtype_bytes)
+def _check_config(config) -> None:
+    from transformers import PretrainedConfig
+
+    if not isinstance(config, PretrainedConfig):
+        raise TypeError(
+            f"estimate() needs a transformers config, got {config!r}: for a model name use "
+            "course_utils.estimate_memory(name)"
+        )
 
 
-def _blocks(model, no_split: set[str]) -> list[str]:
-    cache = getattr(model, "_course_block_names", None)
-    if cache is None:
-        cache = [n for n, m in model.named_modules() if type(m).__name__ in no_split]
-        model._course_block_names = cache
-    return cache
+def estimate(
+    config, label: str | None = None, dtype: str = "float32", training: bool = False
+) -> MemoryEstimate:
+    """What the model of ``config`` needs in memory, in ``dtype`` (``"auto"``: its stored dtype).
 
-
-def estimate_memory(model, dtype: str = "float32", training: bool = False) -> MemoryEstimate:
-    """Estimate memory for a Hub id, a folder / config.json, a config or a ``Checkpoint``.
-
-    Returns parameter count, weight bytes at ``dtype`` (``"auto"``: the dtype the checkpoint is
-    stored in, which is what ``from_pretrained`` loads by default), the largest layer, and the
-    inference total (weights x 1.2) or training total with AdamW (weights, gradients, two
-    optimizer states; mixed precision keeps fp32 master weights). Activations of training depend
-    on batch size and are not included.
+    Returns the parameter count, the weights' bytes, the largest layer that cannot be split,
+    and the inference total (weights x 1.2) or the training total with AdamW (weights,
+    gradients, two optimizer states; mixed precision keeps fp32 master weights). Activations of
+    training depend on the batch and are not included.
     """
+    from accelerate.utils import calculate_maximum_sizes
+
+    _check_config(config)
     if not isinstance(training, bool):
         raise TypeError(f"training must be True or False, got {training!r}")
-    if not (dtype is None or isinstance(dtype, str | torch.dtype)):
-        raise DtypeError(f"dtype must be a name such as 'bfloat16' or a torch.dtype, got {dtype!r}")
-    if isinstance(dtype, str) and dtype.strip().lower() != "auto":
-        normalize_dtype(dtype)  # a bad name fails before any config is fetched
-    config = load_config(model)
-    dtype = resolve_dtype(dtype, model, config)
+    dtype = resolve_dtype(dtype, config)
     meta_model = _build_on_meta(config)
     num_params = sum(p.numel() for p in meta_model.parameters())
     per_param = _BYTES[dtype]
     weights = int(num_params * per_param)
-    largest_name, largest_bytes = _largest_layer(meta_model, per_param)
+    _, (largest_bytes, largest_names) = calculate_maximum_sizes(meta_model)
+    # accelerate sizes the tensors as built (float32); integer buffers are counted as they are.
+    largest_bytes = int(largest_bytes * per_param / 4)
     if training:
         breakdown = _training_breakdown(num_params, dtype)
         total = sum(breakdown.values())
     else:
         breakdown = {}
         total = int(weights * INFERENCE_OVERHEAD)
-    label = _label(model, config)
     return MemoryEstimate(
-        model=str(label) or type(config).__name__,
+        model=label or getattr(config, "_name_or_path", "") or type(config).__name__,
         architecture=type(meta_model).__name__,
         num_parameters=int(num_params),
         dtype=dtype,
         training=training,
         weights_bytes=weights,
-        largest_layer=largest_name or "(whole model)",
+        largest_layer=largest_names[0] if largest_names else "(whole model)",
         largest_layer_bytes=largest_bytes,
         total_bytes=int(total),
         breakdown=breakdown,
     )
-
-
-def _is_local(model) -> bool:
-    if isinstance(model, Checkpoint):
-        return model.origin in ("folder", "standin")
-    if isinstance(model, ModelName):
-        return model.folder is not None
-    return isinstance(model, str | os.PathLike) and Path(os.fspath(model)).expanduser().exists()
-
-
-def _label(model, config) -> str:
-    if isinstance(model, Checkpoint | ModelName):
-        return model.real_name
-    if isinstance(model, str | os.PathLike):
-        return os.fspath(model)
-    return getattr(config, "_name_or_path", "") or "config"
 
 
 @dataclass
@@ -347,36 +313,3 @@ def _check_byte_counts(available, total) -> None:
             raise ValueError(f"{name} must be a number of bytes >= 0, got {value!r}")
     if total < available:
         raise ValueError(f"total_bytes ({total}) cannot be less than available_bytes ({available})")
-
-
-def ensure_fits(
-    model,
-    dtype: str = "float32",
-    *,
-    training: bool = False,
-    device=None,
-    allow_too_large: bool = False,
-) -> FitVerdict | None:
-    """Raise :class:`ModelTooLargeError` before any download if ``model`` cannot fit.
-
-    Pass ``allow_too_large=True`` (or set ``COURSE_ALLOW_TOO_LARGE=1``) to go ahead anyway.
-    ``dtype="auto"`` checks the dtype the checkpoint is stored in (what ``from_pretrained``
-    loads by default). Returns ``None`` when the config of a Hub model cannot be fetched (the
-    later load reports that error itself); a local folder or file that cannot be read raises.
-    """
-    try:
-        estimate = estimate_memory(model, dtype=dtype, training=training)
-    except ConfigUnavailableError:
-        if _is_local(model):
-            raise
-        return None
-    verdict = check_fits(estimate, device=device)
-    if verdict.fits or allow_too_large or settings.allow_too_large():
-        return verdict
-    raise ModelTooLargeError(
-        f"{estimate.model} needs about {format_bytes(estimate.total_bytes)} in {estimate.dtype} "
-        f"but only {format_bytes(verdict.available_bytes)} {verdict.memory_kind} is free, so "
-        "loading it would fail or get the process killed. Nothing was downloaded.\n"
-        + "\n".join(f"  - {a}" for a in verdict.advice)
-        + "\nTo try anyway, pass allow_too_large=True or set COURSE_ALLOW_TOO_LARGE=1."
-    )

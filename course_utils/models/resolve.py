@@ -16,9 +16,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_utils import catalog, settings
+from course_utils import catalog
 from course_utils.errors import CourseError
 from course_utils.hub import client as hub
+from course_utils.hub import policy
 from course_utils.standins import store as standins
 
 
@@ -88,9 +89,11 @@ def resolve_checkpoint(name: str, *, announce: bool = True) -> str:
       did-you-mean. A Hub that does not answer within ``COURSE_HUB_TIMEOUT`` seconds (default
       10) is an error that says how long it waited and how to go on (a mirror through
       ``HF_ENDPOINT``, or ``HF_HUB_OFFLINE=1``), never a silent substitute.
-    - Offline (``HF_HUB_OFFLINE=1``) or with ``COURSE_FORCE_STANDINS=1``: the Hub id if the real
-      weights are in the HF cache, else the catalog model's stand-in folder (built on first
-      use), with a one-line notice naming both unless ``announce=False``.
+    - Offline (``HF_HUB_OFFLINE=1``): the Hub id if the real weights and tokenizer are in the
+      HF cache, else the catalog model's stand-in folder (built on first use), with a one-line
+      notice naming both unless ``announce=False``.
+    - ``COURSE_FORCE_STANDINS=1``: the stand-in, online or not, even when the real weights are
+      cached (:mod:`course_utils.hub.policy` decides this for models and datasets alike).
     """
     checkpoint = locate(name)
     if announce and checkpoint.notice:
@@ -149,13 +152,14 @@ def locate(name: str | os.PathLike | ModelName | Checkpoint) -> Checkpoint:
     if model.folder is not None:
         _check_config_file(model.folder)
         return Checkpoint(model, model.text, "standin" if model.entry else "folder")
-    if not settings.use_local_models():
+    source = policy.decide(model.text)
+    if source.origin == "hub":
         if model.entry is None:
-            _check_on_hub(model.text)
+            hub.check_model_exists(model.text)  # a typo is an error with a did-you-mean
         else:
-            _check_reachable(model.text)
+            hub.ensure_reachable(f"{model.text} cannot be downloaded", repo_id=model.text)
         return Checkpoint(model, model.text, "hub")
-    return _locate_locally(model)
+    return _locate_locally(model, source)
 
 
 def _check_config_file(folder: Path) -> None:
@@ -172,7 +176,7 @@ def _check_config_file(folder: Path) -> None:
         ) from None
 
 
-def _locate_locally(model: ModelName) -> Checkpoint:
+def _locate_locally(model: ModelName, source: policy.Source) -> Checkpoint:
     entry = model.entry
     if entry is not None and entry.memory_only:
         raise CheckpointError(
@@ -180,50 +184,23 @@ def _locate_locally(model: ModelName) -> Checkpoint:
             f"in the catalog for memory checks only: course_utils.estimate_memory("
             f"{entry.hub_id!r}) works offline"
         )
-    if hub.is_cached(model.text):
+    if source.origin == "cache":
         return Checkpoint(model, model.text, "cache")
     if entry is None:
+        where = "is not in the HF cache" if source.reason == "offline" else "has no stand-in"
         raise CheckpointError(
-            f"{settings.local_reason()} and {model.text} is not in the HF cache: go online once "
-            f"to download it, or use a catalog model (did you mean "
-            f"{catalog.did_you_mean(model.text)}?)"
+            f"{source.reason} and {model.text} {where}: go online once to download it, or use "
+            f"a catalog model (did you mean {catalog.did_you_mean(model.text)}?)"
         )
-    try:
-        folder = standins.ensure_standin(entry.hub_id)
-    except standins.StandinUnavailableError as err:
-        raise CheckpointError(str(err)) from None
-    return Checkpoint(model, str(folder), "standin", notice=standin_notice(entry, folder))
+    folder = standins.ensure_standin(entry.hub_id)
+    notice = standin_notice(entry, folder, source.reason)
+    return Checkpoint(model, str(folder), "standin", notice=notice)
 
 
-def standin_notice(entry: catalog.CatalogEntry, folder: Path | str) -> str:
+def standin_notice(entry: catalog.CatalogEntry, folder: Path | str, reason: str) -> str:
     """The one-line notice shown when a stand-in replaces a real checkpoint."""
     note = f": {entry.standin.note}" if entry.standin and entry.standin.note else ""
     return (
-        f"{settings.local_reason()}: using a local stand-in for {entry.hub_id} ({folder})"
-        f"{note}; its outputs are not the real model's"
+        f"{reason}: using a local stand-in for {entry.hub_id} ({folder}){note}; its outputs are "
+        "not the real model's"
     )
-
-
-def _check_reachable(hub_id: str) -> None:
-    """A catalog model online: one bounded request, so a silent Hub fails fast, once."""
-    try:
-        hub.ensure_reachable(f"{hub_id} cannot be downloaded", repo_id=hub_id)
-    except hub.HubUnreachableError as err:
-        cached = (
-            f" ({hub_id} is in your HF cache: with HF_HUB_OFFLINE=1 it is used from there)"
-            if hub.is_cached(hub_id)
-            else ""
-        )
-        raise CheckpointError(f"{err}{cached}") from None
-
-
-def _check_on_hub(name: str) -> None:
-    """Raise a clear CheckpointError unless ``name`` is a model repository on the Hub."""
-    try:
-        hub.check_model_exists(name)
-    except hub.RepoNotFoundError as err:
-        raise CheckpointError(f"{err}. Did you mean {catalog.did_you_mean(name)}?") from None
-    except hub.InvalidRepoIdError as err:
-        raise CheckpointError(f"{err}. Did you mean {catalog.did_you_mean(name)}?") from None
-    except hub.HubError as err:
-        raise CheckpointError(str(err)) from None

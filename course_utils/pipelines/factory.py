@@ -160,21 +160,18 @@ def pipeline(task: str, model=None, **kwargs):
 
 
 def _checked_source(model, dtype: str, device, allow_too_large: bool) -> str:
-    """Where the weights come from, after checking that the *real* model fits.
+    """Where the weights come from, once the *real* model is known to fit.
 
-    A catalog model (or a stand-in's folder) is checked with the real checkpoint's stored
-    numbers before anything is downloaded or built; any other name once it is located.
+    The memory check comes first, before anything is downloaded or built: it uses the real
+    checkpoint's numbers (a catalog model's stored config, also for its stand-in's folder; any
+    other Hub model's config.json). Then ``locate`` decides where the weights come from.
     """
-    from course_utils.models.memory import ensure_fits
+    from course_utils.models.fit import ensure_fits
     from course_utils.models.resolve import identify, locate
 
     name = identify(model)
-    fits = dict(dtype=dtype, device=device, allow_too_large=allow_too_large)
-    if name.entry is not None:
-        ensure_fits(name, **fits)
+    ensure_fits(name, dtype=dtype, device=device, allow_too_large=allow_too_large)
     checkpoint = locate(name)
-    if name.entry is None:
-        ensure_fits(checkpoint, **fits)
     if checkpoint.notice:
         print(checkpoint.notice)
     return checkpoint.source

