@@ -45,8 +45,6 @@ PRIVATE_API_ALLOWED = {
     # transformers
     "_name_or_path": "the checkpoint name a config or tokenizer was loaded from",
     "_build_translation_inputs": "multilingual tokenizers' language codes, as 4.57's pipeline",
-    # datasets
-    "_fingerprint": "Dataset._fingerprint: the base of tokenize_pairs' cache fingerprint",
     # the standard library
     "_SubParsersAction": "argparse's type of add_subparsers(), in annotations only",
 }
