@@ -83,7 +83,10 @@ def assert_no_result(output: Path) -> None:
 def test_settings_numpy_or_torch_would_fail_on_are_refused_first(
     flag, value, expected, monkeypatch, capsys
 ):
+    from course_utils.cli import train as cli_train
+
     monkeypatch.setattr(loop, "make_accelerator", lambda config: pytest.fail("it went on"))
+    monkeypatch.setattr(cli_train, "launch", lambda args: pytest.fail("torchrun started"))
     for runs_as_processes in ("1", "2"):  # --num-processes 2 checks before torchrun starts
         args = ["train-mrpc", "--num-processes", runs_as_processes, flag]
         args += [value] if value is not None else []
@@ -92,7 +95,18 @@ def test_settings_numpy_or_torch_would_fail_on_are_refused_first(
         assert line.startswith("course train-mrpc: ") and expected in line
 
 
-def test_seed_limits_are_accepted(monkeypatch, tmp_path):
+def test_bad_settings_are_refused_before_torch_is_imported():
+    check = (
+        "import sys; from course_utils.cli import main; "
+        "status = main(['train-mrpc', '--seed', '-5']); "
+        "print(status, [m for m in ('torch', 'numpy', 'accelerate') if m in sys.modules])"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert result.stdout.strip() == "2 []", result.stderr
+    assert one_paragraph(result.stderr).startswith("course train-mrpc: --seed must be between")
+
+
+def test_seed_limits_are_accepted(tmp_path):
     from course_utils.training.options import RunConfig, build_parser
 
     for seed in ("0", str(2**32 - 1)):

@@ -5,7 +5,8 @@ with the step and the size of every file) is written to ``OUTPUT_DIR/checkpoints
 flushed to disk (fsync), and renamed to ``step-N`` only when complete, so a half-written
 checkpoint is never the latest. Before resuming, :func:`checkpoint_problems` checks a folder's
 files against those sizes and their formats, so damage found later (a truncated or deleted
-file) is reported and an older checkpoint used instead.
+file) is reported and an older checkpoint used instead. A write that fails (a full disk) stops
+every process with one message naming the folder and saying ``--resume`` goes on.
 """
 
 from __future__ import annotations

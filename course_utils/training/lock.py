@@ -74,11 +74,12 @@ def _acquire(path: Path):
             "(or stop it), then run again with --resume to continue from its checkpoints; or "
             "pick another --output-dir to train a second model at the same time."
         )
-    handle.seek(0)
-    handle.truncate()
     started = time.strftime("%Y-%m-%d %H:%M:%S")
-    handle.write(f"process {os.getpid()} on {socket.gethostname()}, since {started}\n")
-    handle.flush()
+    with contextlib.suppress(OSError):  # only a note for a refused run (a full disk: none)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {socket.gethostname()}, since {started}\n")
+        handle.flush()
     return handle, None
 
 
