@@ -421,3 +421,104 @@ def test_cli_bad_names_exit_2_with_one_line(fresh_cache, capsys, name, reason):
     assert main(["standins", "build", name]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("course standins:") and reason in err[0]
+
+
+# --- leftovers of interrupted builds (issue #23, item 15) ------------------------------------
+
+_KILLED_BUILD = """
+import os, signal, sys
+from course_utils.standins import builders, store
+
+def build_then_die(folder, entry):
+    (folder / "model.safetensors").write_bytes(b"half a model")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+builders.build = build_then_die
+store.build_standin(sys.argv[1])
+"""
+
+
+def killed_build(name: str):
+    """The leftover of a `course standins build` killed mid-build, by a real killed process."""
+    import signal
+    import subprocess
+
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_BUILD, name], capture_output=True, text=True, timeout=120
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    [leftover] = [p for p in standins.standins_root().iterdir() if p.name.startswith(".tmp-")]
+    assert (leftover / "model.safetensors").is_file()
+    return leftover
+
+
+def build_folder(name: str, pid: int, age_seconds: float = 0):
+    """A build folder as build_standin names it, for process ``pid``, ``age_seconds`` old."""
+    import os
+    import time
+
+    folder = standins.standins_root() / f".tmp-{name}-{pid}-0123abcd"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    stamp = time.time() - age_seconds
+    os.utime(folder, (stamp, stamp))
+    return folder
+
+
+@pytest.fixture
+def running_process():
+    """A process that is alive for the test: another build still at work."""
+    import subprocess
+
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield process.pid
+    process.kill()
+    process.wait()
+
+
+def test_a_killed_builds_leftover_is_removed_by_list(fresh_cache, running_process, capsys):
+    from course_utils.cli import main
+
+    leftover = killed_build("distilgpt2")
+    busy = build_folder("distilbert--distilgpt2", running_process)
+    abandoned = build_folder("openai-community--gpt2", running_process, age_seconds=2 * 3600)
+    assert main(["standins", "list"]) == 0
+    captured = capsys.readouterr()
+    assert not leftover.exists() and not abandoned.exists()
+    assert busy.is_dir()  # a build another process is running now is left alone
+    assert f"removed {leftover}, left by an interrupted build" in captured.err
+    assert str(busy) not in captured.err
+    rows = captured.out.splitlines()[1:]
+    assert len(rows) == len(standins.standin_names())  # stdout stays the table
+
+
+@pytest.fixture
+def dead_pid():
+    """The PID of a process that has ended (and been reaped)."""
+    import subprocess
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_leftovers_are_removed_by_the_next_build_and_by_clear(
+    fresh_cache, dead_pid, running_process, capsys
+):
+    from course_utils.cli import main
+
+    busy = build_folder("openai-community--gpt2", running_process)
+    leftover = build_folder("distilbert--distilgpt2", dead_pid)
+    standins.ensure_standin("distilgpt2")  # the library's build, as resolve_checkpoint runs it
+    assert not leftover.exists() and busy.is_dir()
+
+    leftover = build_folder("distilbert--distilgpt2", dead_pid)
+    assert main(["standins", "build", "distilgpt2"]) == 0  # intact already: nothing to build
+    assert f"removed {leftover}, left by an interrupted build" in capsys.readouterr().out
+    assert not leftover.exists() and busy.is_dir()
+
+    leftover = build_folder("distilbert--distilgpt2", dead_pid)
+    assert main(["standins", "clear", "distilgpt2"]) == 0
+    out = capsys.readouterr().out
+    assert f"removed {leftover}" in out and "2 folder(s) removed" in out
+    assert list(standins.standins_root().iterdir()) == [busy]

@@ -31,6 +31,7 @@ from course_utils.training.checkpoints import (
     latest_checkpoint,
     remove_partial_checkpoints,
 )
+from course_utils.training.lock import LOCK_FILE
 from course_utils.training.loop import EpochShuffleSampler
 from course_utils.training.options import (
     RunConfig,
@@ -148,6 +149,8 @@ def test_sigkill_then_resume_matches_uninterrupted_run(single_run, tmp_path):
     assert not (output / "metrics.json").exists()
     killed_at = [step for step, _ in complete_checkpoints(output)]
     assert killed_at == [KILL_AFTER_STEP]
+    # The killed run's lock file is left behind, naming it; the OS released the lock itself.
+    assert "process " in (output / LOCK_FILE).read_text()
 
     # What a crash during a save leaves behind, plus a folder that never got its state file:
     # neither may be taken for the latest checkpoint.
@@ -291,11 +294,11 @@ def test_num_processes_starts_torchrun_with_the_same_flags(monkeypatch, capsys):
     from course_utils.cli import train as cli_train
 
     calls = []
-    monkeypatch.setattr(cli_train.subprocess, "call", lambda command: calls.append(command) or 0)
+    monkeypatch.setattr(cli_train, "launch", lambda args: calls.append(args) or 0)
     assert main(["train-mrpc", "--num-processes", "2", "--max-steps", "3", "--resume"]) == 0
-    (command,) = calls
-    assert command[1:6] == ["-m", "torch.distributed.run", "--nproc_per_node", "2", "-m"]
-    flags = command[7:]
+    (torchrun_args,) = calls
+    assert torchrun_args[:4] == ["--nproc_per_node", "2", "-m", "course_utils.training"]
+    flags = torchrun_args[4:]
     parsed = build_parser().parse_args(flags)
     assert parsed.max_steps == 3 and parsed.resume is True
     assert "--num-processes" not in flags

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from course_utils.cli.errors import CommandError
@@ -54,6 +55,11 @@ def _hub_ids(names: list[str]) -> list[str]:
         raise CommandError(str(err)) from None
 
 
+def _say_removed(paths: list, file=None) -> None:
+    for path in paths:
+        print(f"removed {path}, left by an interrupted build", file=file or sys.stdout)
+
+
 def run_build(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -66,6 +72,7 @@ def run_build(args: argparse.Namespace) -> int:
         standins.check_cache_writable()
     except standins.StandinUnavailableError as err:
         raise CommandError(str(err)) from None
+    _say_removed(standins.remove_stale_temporaries())
     start = time.perf_counter()
     with tqdm(hub_ids, desc="stand-ins", unit="model", leave=False) as bar:
         for hub_id in bar:
@@ -104,6 +111,7 @@ def run_list(args: argparse.Namespace) -> int:
     from course_utils.paths import folder_size
     from course_utils.standins import store as standins
 
+    _say_removed(standins.remove_stale_temporaries(), file=sys.stderr)  # stdout: the table
     rows = [("NAME", "REAL HUB ID", "BUILT", "SIZE", "FOLDER")]
     for hub_id in standins.standin_names():
         folder = standins.standin_dir(hub_id)

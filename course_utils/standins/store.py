@@ -28,6 +28,10 @@ from course_utils.standins import builders as standin_models
 from course_utils.standins import tiny as tiny_models
 from course_utils.standins import tokenizers as standin_tokenizers
 
+TMP_PREFIX, TRASH_PREFIX = ".tmp-", ".trash-"
+# A build folder older than this is a leftover even if its PID is alive again (a reused PID,
+# another machine sharing the cache); a build takes seconds to a minute.
+STALE_BUILD_SECONDS = 3600
 STANDIN_VERSION = 1  # with a hash of the builders' code and the corpus: a change rebuilds
 SEED = 0
 MARKER = "standin.json"
@@ -171,7 +175,8 @@ def build_standin(name: str, force: bool = False) -> Path:
     entry = entry_for(name)
     final = standin_dir(entry)
     check_cache_writable(f"cannot build the stand-in for {entry.hub_id}")
-    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    remove_stale_temporaries()
+    tmp = final.parent / f"{TMP_PREFIX}{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         start = time.perf_counter()
@@ -194,7 +199,7 @@ def build_standin(name: str, force: bool = False) -> Path:
 def _swap_into_place(tmp: Path, final: Path, hub_id: str) -> None:
     if final.exists():
         # A damaged or outdated folder: move it aside first, then swap the new one in.
-        trash = final.parent / f".trash-{final.name}-{uuid.uuid4().hex[:8]}"
+        trash = final.parent / f"{TRASH_PREFIX}{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         with contextlib.suppress(FileNotFoundError):
             final.rename(trash)
         shutil.rmtree(trash, ignore_errors=True)
@@ -206,16 +211,53 @@ def _swap_into_place(tmp: Path, final: Path, hub_id: str) -> None:
             raise
 
 
-def clear_standins(name: str | None = None) -> list[Path]:
-    """Delete one stand-in (or all of them, and leftovers of interrupted builds)."""
+def remove_stale_temporaries() -> list[Path]:
+    """Delete what interrupted builds left in the stand-ins folder; return what was removed.
+
+    A build folder (``.tmp-<name>-<pid>-<id>``, or a replaced copy being deleted,
+    ``.trash-...``) is stale when its process is gone or it is older than an hour; a build that
+    another process is running now is left alone.
+    """
     root = standins_root()
+    removed = []
+    if not root.is_dir():
+        return removed
+    for path in sorted(root.iterdir()):
+        if path.name.startswith((TMP_PREFIX, TRASH_PREFIX)) and _is_stale(path):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
+            if not path.exists():
+                removed.append(path)
+    return removed
+
+
+def _is_stale(path: Path) -> bool:
+    import psutil
+
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        return False  # already gone
+    pid = path.name.rsplit("-", 2)[-2] if path.name.count("-") >= 2 else ""
+    if not pid.isdigit() or age > STALE_BUILD_SECONDS:
+        return True
+    return int(pid) != os.getpid() and not psutil.pid_exists(int(pid))
+
+
+def clear_standins(name: str | None = None) -> list[Path]:
+    """Delete one stand-in (or all of them, and leftovers of interrupted builds).
+
+    Clearing one stand-in also removes the leftovers of interrupted builds
+    (:func:`remove_stale_temporaries`), which are part of the list returned.
+    """
+    root = standins_root()
+    removed = []
     if name is not None:
         targets = [standin_dir(name)]
+        removed += remove_stale_temporaries()
     elif root.is_dir():
         targets = sorted(root.iterdir())
     else:
         targets = []
-    removed = []
     for path in targets:
         if path.exists():
             try:

@@ -8,4 +8,7 @@
 | ``loop`` | the Accelerate loop in named steps |
 | ``checkpoints`` | checkpoint folders, written atomically and checked |
 | ``resume`` | ``--resume``: which checkpoint to continue from, past damaged ones |
+| ``guards`` | a diverging run stops (non-finite loss or weights) and saves nothing broken |
+| ``lock`` | one run at a time per output folder |
+| ``collective`` | stop decisions every process takes together (no process left waiting) |
 """

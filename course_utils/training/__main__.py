@@ -15,6 +15,7 @@ import argparse
 import sys
 
 from course_utils.errors import CourseError, one_paragraph
+from course_utils.training.collective import report
 from course_utils.training.options import RunConfig, build_parser
 
 DESCRIPTION = "Fine-tune a checkpoint on MRPC with Accelerate (the chapter 3 loop as a script)."
@@ -31,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         train(RunConfig.from_args(args))
     except (CourseError, OSError) as err:  # bad settings, model, data or folder: one line
-        print(f"train-mrpc: {one_paragraph(err)}", file=sys.stderr)
+        # In a multi-process run, an error every process raised is printed by the main one.
+        report(err, f"train-mrpc: {one_paragraph(err)}")
         return 2
     return 0
 

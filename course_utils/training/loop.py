@@ -7,13 +7,18 @@ the same data (dropout masks differ, so the weights agree closely, not bit for b
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from course_utils.paths import writable_folder
 from course_utils.training import checkpoints as ckpt
+from course_utils.training.collective import first_message, stop_everywhere
+from course_utils.training.guards import stop_if_loss_not_finite, stop_if_weights_not_finite
 from course_utils.training.inputs import load_data, load_model, load_tokenizer
+from course_utils.training.lock import output_dir_lock
 from course_utils.training.options import RunConfig, TrainingSetupError
 from course_utils.training.resume import load_checkpoint, resume_candidates
 
@@ -94,14 +99,15 @@ def train(config: RunConfig) -> dict:
         )
     check_output_dir(config.output_dir)
     accelerator = make_accelerator(config)
-    candidates = resume_candidates(accelerator, config)
-    run = prepare_run(config, accelerator)
-    if candidates:
-        load_checkpoint(run, candidates)
-    started = time.perf_counter()
-    train_steps(run)
-    metrics = final_metrics(run, time.perf_counter() - started)
-    save_final(run, metrics)
+    with output_dir_lock(accelerator, config.output_dir):  # before anything is written there
+        candidates = resume_candidates(accelerator, config)
+        run = prepare_run(config, accelerator)
+        if candidates:
+            load_checkpoint(run, candidates)
+        started = time.perf_counter()
+        train_steps(run)
+        metrics = final_metrics(run, time.perf_counter() - started)
+        save_final(run, metrics)
     accelerator.end_training()
     return metrics
 
@@ -139,10 +145,13 @@ def make_accelerator(config: RunConfig):
         ("--batch-size", config.batch_size),
         ("--eval-batch-size", config.eval_batch_size),
     ):
-        if size % n_proc:
-            raise TrainingSetupError(
-                f"{flag}={size} cannot be split evenly across {n_proc} processes: "
-                f"use a multiple of {n_proc}."
+        if size % n_proc:  # the same on every process: each raises, the main one prints
+            stop_everywhere(
+                accelerator,
+                TrainingSetupError(
+                    f"{flag}={size} cannot be split evenly across {n_proc} processes: "
+                    f"use a multiple of {n_proc}."
+                ),
             )
     if not accelerator.is_local_main_process:
         import datasets
@@ -231,22 +240,29 @@ def train_steps(run: Run) -> None:
         total=run.total_steps, initial=run.step, disable=not accelerator.is_local_main_process
     )
     run.model.train()
-    while run.step < run.total_steps:
-        for batch in epoch_batches(run):
-            loss = run.model(**batch).loss
-            accelerator.backward(loss)
-            run.optimizer.step()
-            run.scheduler.step()
-            run.optimizer.zero_grad()
-            run.step += 1
-            progress.update(1)
-            if run.step % run.steps_per_epoch == 0 or run.step == run.total_steps:
-                record_evaluation(run)
-            if run.step % run.config.save_every == 0 or run.step == run.total_steps:
-                save(run)
-            if run.step >= run.total_steps:
-                break
-    progress.close()
+    try:
+        while run.step < run.total_steps:
+            for batch in epoch_batches(run):
+                loss = run.model(**batch).loss
+                stop_if_loss_not_finite(run, loss)  # before a NaN gradient reaches the weights
+                accelerator.backward(loss)
+                run.optimizer.step()
+                run.scheduler.step()
+                run.optimizer.zero_grad()
+                run.step += 1
+                progress.update(1)
+                end_of_epoch = run.step % run.steps_per_epoch == 0 or run.step == run.total_steps
+                checkpoint_due = run.step % run.config.save_every == 0
+                if end_of_epoch or checkpoint_due:
+                    stop_if_weights_not_finite(run)  # never evaluate or save broken weights
+                if end_of_epoch:
+                    record_evaluation(run)
+                if checkpoint_due or run.step == run.total_steps:
+                    save(run)
+                if run.step >= run.total_steps:
+                    break
+    finally:
+        progress.close()
     if not run.history or run.history[-1]["step"] != run.step:
         run.history.append(evaluate(run))
 
@@ -324,20 +340,43 @@ def final_metrics(run: Run, seconds: float) -> dict:
 
 
 def save_final(run: Run, metrics: dict) -> None:
-    """The fine-tuned model (safetensors + tokenizer) and metrics.json, from the main process."""
+    """The fine-tuned model (safetensors + tokenizer) and metrics.json, from the main process.
+
+    Both are written next to their place and renamed into it, so a failed write (a full disk)
+    never leaves a half-written model where a finished one is expected.
+    """
     import json
 
     accelerator = run.accelerator
-    accelerator.wait_for_everyone()
-    if not accelerator.is_main_process:
-        return
+    stop_if_weights_not_finite(run)
     output_dir = Path(run.config.output_dir)
     model_dir = output_dir / "model"
-    accelerator.unwrap_model(run.model).save_pretrained(model_dir)
-    run.tokenizer.save_pretrained(model_dir)
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    metrics_file = output_dir / "metrics.json"
+    tmp_model = output_dir / f"{ckpt.TMP_PREFIX}model"
+    tmp_metrics = output_dir / f"{ckpt.TMP_PREFIX}metrics.json"
+
+    def write():
+        shutil.rmtree(tmp_model, ignore_errors=True)
+        accelerator.unwrap_model(run.model).save_pretrained(tmp_model)
+        run.tokenizer.save_pretrained(tmp_model)
+        tmp_metrics.write_text(json.dumps(metrics, indent=2))
+        if model_dir.exists():
+            shutil.rmtree(model_dir)
+        os.replace(tmp_model, model_dir)
+        os.replace(tmp_metrics, metrics_file)
+
+    message = None
+    if accelerator.is_main_process:
+        try:
+            write()
+        except Exception as err:  # noqa: BLE001 - safetensors, tokenizers and the OS all fail here
+            shutil.rmtree(tmp_model, ignore_errors=True)
+            tmp_metrics.unlink(missing_ok=True)
+            message = ckpt.write_failure("the trained model", output_dir, err)
+    message = first_message(accelerator, message)
+    if message is not None:
+        stop_everywhere(accelerator, ckpt.CheckpointWriteError(message))
     accelerator.print(
         f"Done: step {run.step}, accuracy {metrics['eval_accuracy']:.4f}, "
-        f"F1 {metrics['eval_f1']:.4f}. Model in {model_dir}, metrics in "
-        f"{output_dir / 'metrics.json'}."
+        f"F1 {metrics['eval_f1']:.4f}. Model in {model_dir}, metrics in {metrics_file}."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from course_utils.errors import CourseError
 from course_utils.training.checkpoints import STATE_FILE
 
 DEFAULT_CHECKPOINT = "google-bert/bert-base-uncased"
+DEFAULT_LEARNING_RATE = 5e-5
+MAX_SEED = 2**32 - 1  # numpy's limit, which accelerate's set_seed passes it on to
 # Settings that must match for --resume to continue the same run.
 RUN_DEFINING = (
     "checkpoint",
@@ -47,8 +50,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--eval-batch-size", type=int, default=None, help="default: twice --batch-size"
     )
-    parser.add_argument("--learning-rate", "--lr", type=float, default=5e-5)
-    parser.add_argument("--seed", type=int, default=42, help="default: %(default)s")
+    parser.add_argument(
+        "--learning-rate",
+        "--lr",
+        type=float,
+        default=DEFAULT_LEARNING_RATE,
+        help="AdamW's learning rate (default: %(default)s; fine-tuning usually uses 1e-5 to 1e-4)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, help=f"0 to {MAX_SEED} (default: %(default)s)"
+    )
     parser.add_argument(
         "--max-steps", type=int, default=None, help="stop after this many optimizer steps"
     )
@@ -153,8 +164,16 @@ class RunConfig:
         bad = [f"{flag}={value}" for flag, value in positive.items() if value < 1]
         if bad:
             raise TrainingSetupError(f"these settings must be at least 1: {', '.join(bad)}")
-        if self.learning_rate <= 0:
-            raise TrainingSetupError(f"--learning-rate must be > 0, got {self.learning_rate}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise TrainingSetupError(
+                f"--learning-rate must be a finite number above 0, got {self.learning_rate}: "
+                f"fine-tuning usually uses 1e-5 to 1e-4 (the default is {DEFAULT_LEARNING_RATE})"
+            )
+        if not 0 <= self.seed <= MAX_SEED:
+            raise TrainingSetupError(
+                f"--seed must be between 0 and {MAX_SEED} (2**32 - 1, the range numpy accepts), "
+                f"got {self.seed}: pick a seed in that range"
+            )
 
 
 def check_resumable(folder: Path, config: RunConfig) -> None:
