@@ -6,8 +6,6 @@ import argparse
 import sys
 import time
 
-from course_utils.cli.errors import CommandError
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -49,10 +47,7 @@ def _hub_ids(names: list[str]) -> list[str]:
 
     if not names:
         return standins.standin_names()
-    try:
-        return [standins.entry_for(name).hub_id for name in names]
-    except standins.StandinUnavailableError as err:
-        raise CommandError(str(err)) from None
+    return [standins.entry_for(name).hub_id for name in names]
 
 
 def _say_removed(paths: list, file=None) -> None:
@@ -68,23 +63,17 @@ def run_build(args: argparse.Namespace) -> int:
     from course_utils.standins import store as standins
 
     hub_ids = _hub_ids(args.names)
-    try:
-        standins.check_cache_writable()
-    except standins.StandinUnavailableError as err:
-        raise CommandError(str(err)) from None
+    standins.check_cache_writable()
     _say_removed(standins.remove_stale_temporaries())
     start = time.perf_counter()
     with tqdm(hub_ids, desc="stand-ins", unit="model", leave=False) as bar:
         for hub_id in bar:
             bar.set_postfix_str(hub_id, refresh=True)
             t0 = time.perf_counter()
-            try:
-                if args.force or not standins.is_built(hub_id):
-                    folder, what = standins.build_standin(hub_id, args.force), "built"
-                else:
-                    folder, what = standins.standin_dir(hub_id), "ok   "
-            except standins.StandinUnavailableError as err:
-                raise CommandError(str(err)) from None
+            if args.force or not standins.is_built(hub_id):
+                folder, what = standins.build_standin(hub_id, args.force), "built"
+            else:
+                folder, what = standins.standin_dir(hub_id), "ok   "
             seconds = time.perf_counter() - t0
             size = format_bytes(folder_size(folder))
             bar.write(f"{what} {hub_id:58} {seconds:6.2f} s {size:>9}  {folder}")

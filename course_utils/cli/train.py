@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from course_utils.cli.errors import CommandError
-from course_utils.training.options import RunConfig, TrainingSetupError, add_arguments
+from course_utils.training.options import RunConfig, add_arguments
 
 TRAINING_ERROR_STATUS = 2  # python -m course_utils.training's exit status for a clear error
 
@@ -37,19 +37,13 @@ def run_train(args: argparse.Namespace) -> int:
         raise CommandError(f"--num-processes must be at least 1, got {args.num_processes}")
     if args.num_processes > 1:
         return _torchrun(args)
-    try:
-        train(RunConfig.from_args(args))
-    except TrainingSetupError as err:
-        raise CommandError(str(err)) from None
+    train(RunConfig.from_args(args))
     return 0
 
 
 def _torchrun(args: argparse.Namespace) -> int:
     """Run the script as N processes with torchrun's launcher, in this process."""
-    try:
-        flags = RunConfig.from_args(args).to_argv()
-    except TrainingSetupError as err:
-        raise CommandError(str(err)) from None
+    flags = RunConfig.from_args(args).to_argv()
     torchrun_args = [
         "--nproc_per_node",
         str(args.num_processes),

@@ -19,7 +19,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from course_utils.errors import CourseError
+from course_utils.errors import CourseError, first_line
 from course_utils.training.collective import first_message, stop_everywhere
 
 CHECKPOINTS_DIR = "checkpoints"
@@ -129,7 +129,7 @@ def _write_together(accelerator, write, what: str, folder: Path, partial: Path) 
 def write_failure(what: str, folder: Path, err: BaseException) -> str:
     """Why ``what`` could not be written to ``folder``, and how to go on (``--resume``)."""
     output_dir = folder.parent if folder.name == CHECKPOINTS_DIR else folder
-    cause = f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
+    cause = first_line(err)
     if _disk_full(err, folder):
         problem = (
             f"the disk that holds {folder} is full ({_free_space(folder)} free; {cause}). Free "

@@ -6,13 +6,10 @@ before the first training step.
 
 from __future__ import annotations
 
+from course_utils.errors import first_line
 from course_utils.training.options import RunConfig, TrainingSetupError
 
 KEEP_COLUMNS = ("input_ids", "token_type_ids", "attention_mask", "label")
-
-
-def _one_line(err: BaseException) -> str:
-    return f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
 
 
 def load_tokenizer(source: str, accelerator):
@@ -23,7 +20,7 @@ def load_tokenizer(source: str, accelerator):
         tokenizer = AutoTokenizer.from_pretrained(source)
     except Exception as err:  # noqa: BLE001 - any load failure: one line that names the source
         raise TrainingSetupError(
-            f"cannot load the tokenizer of {source} ({_one_line(err)}): check --checkpoint"
+            f"cannot load the tokenizer of {source} ({first_line(err)}): check --checkpoint"
         ) from None
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
@@ -50,7 +47,7 @@ def load_model(source: str, tokenizer):
         )
     except Exception as err:  # noqa: BLE001 - any load failure: one line that names the source
         raise TrainingSetupError(
-            f"cannot load {source} as a sequence classifier ({_one_line(err)}): check --checkpoint"
+            f"cannot load {source} as a sequence classifier ({first_line(err)}): check --checkpoint"
         ) from None
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id

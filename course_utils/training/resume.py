@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from course_utils.errors import first_line
 from course_utils.training import checkpoints as ckpt
 from course_utils.training.options import RunConfig, TrainingSetupError, check_resumable
 
@@ -55,9 +56,8 @@ def load_checkpoint(run, candidates: list[tuple[Path, list[str]]]) -> None:
             accelerator.load_state(str(folder))
             state = ckpt.read_state(folder)
         except Exception as err:  # noqa: BLE001 - a damaged checkpoint: try the next one
-            first = (str(err).strip().splitlines() or [""])[0]
             accelerator.print(
-                f"--resume: {folder.name} could not be loaded ({type(err).__name__}: {first}); "
+                f"--resume: {folder.name} could not be loaded ({first_line(err)}); "
                 "trying an older checkpoint."
             )
             continue
