@@ -121,13 +121,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     gpu = gpu_section(existing)
     if gpu is None:
-        gpu_text = not_recorded_section("no GPU was lent to the session that wrote this file")
+        gpu_text = not_recorded_section(_why_no_gpu_table())
         text = replace_gpu_section(text, gpu_text)
     else:
         text = text.rstrip() + "\n\n" + gpu + "\n"
     args.output.write_text(text, encoding="utf-8")
     print(text)
     return 0
+
+
+def _why_no_gpu_table() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return "`python -m benchmarks.gpu` was not run on the machine that wrote this file"
+    return "the machine that wrote this file has no GPU"
 
 
 if __name__ == "__main__":
