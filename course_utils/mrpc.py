@@ -256,9 +256,11 @@ def _check_texts(dataset: Any, columns: tuple[str, ...]) -> None:
         where = f" of the {split!r} split" if split else ""
         for name in columns:
             feature = data.features[name]
-            if getattr(feature, "dtype", None) not in ("string", "large_string"):
+            dtype = getattr(feature, "dtype", None)
+            if dtype not in ("string", "large_string"):
+                held = f"{dtype} values" if dtype else f"a {type(feature).__name__}"
                 raise TokenizeArgumentError(
-                    f"column {name!r}{where} holds {feature}, not text: pass the names of your "
+                    f"column {name!r}{where} holds {held}, not text: pass the names of your "
                     "text columns in columns=(...), or turn it into text first, e.g. "
                     f"dataset.cast_column({name!r}, datasets.Value('string'))"
                 )

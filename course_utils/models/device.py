@@ -110,15 +110,15 @@ def _device_text(preferred, source: str) -> str:
                 f"{source}={preferred!r} is not a device: use -1 (or 'cpu') for the CPU, 0, 1, "
                 f"... for this machine's GPUs, or leave {source} out to pick automatically."
             )
-        # As transformers' pipelines read an index: the accelerator PyTorch was built for.
-        current = torch.accelerator.current_accelerator(check_available=True)
+        # As transformers' pipelines read an index: a device of this machine's accelerator.
+        current = next((kind for kind in ("cuda", "mps", "xpu") if is_available(kind)), None)
         if current is None:
             raise DeviceError(
                 f"{source}={preferred} asks for GPU number {preferred}, but PyTorch sees no GPU "
                 f"(CUDA, MPS or XPU) in this process. Use {source}='cpu' (or -1), or leave "
                 f"{source} out to pick automatically."
             )
-        return f"{current.type}:{preferred}"
+        return f"{current}:{preferred}"
     raise DeviceError(
         f"{source}={preferred!r} is not a device: pass a name such as 'cuda', 'cuda:1', 'mps' "
         f"or 'cpu', a torch.device, an index (0, 1, ...; -1 for the CPU), or leave {source} out "

@@ -176,7 +176,9 @@ def _check_model_folder(model: ModelName) -> None:
     if not path.is_file():
         if any((folder / name).is_file() for name in _TOKENIZER_FOLDER_FILES):
             return  # tokenizer.save_pretrained(folder): AutoTokenizer loads it
-        shown = model.text if str(folder) == model.text else f"{model.text} ({folder.resolve()})"
+        shown = (
+            model.text if Path(model.text).is_absolute() else f"{model.text} ({folder.resolve()})"
+        )
         hub_hint = (
             f" If you meant the Hub model {model.text!r}, run from another folder or rename "
             "this one: a local folder of that name comes first."

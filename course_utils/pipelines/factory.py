@@ -22,6 +22,7 @@ import re
 from contextlib import contextmanager
 
 from course_utils.errors import CourseError
+from course_utils.pipelines.errors import PipelineArgumentError
 
 # The course's model for each task (the transformers 4 defaults the notes saw, gpt2 included).
 DEFAULT_MODELS: dict[str, str | None] = {
@@ -49,10 +50,6 @@ class UnknownTaskError(CourseError, ValueError):
 
 class NoDefaultModelError(CourseError, ValueError):
     """A task the course has no model for: the message says which one to pass."""
-
-
-class PipelineArgumentError(CourseError, ValueError, TypeError):
-    """An argument of :func:`pipeline` that it cannot use (the message says what it takes)."""
 
 
 def course_tasks() -> list[str]:
@@ -246,11 +243,12 @@ def pipeline(task: str, model=None, **kwargs):
         hub_id = default_model(task)
         print(f"No model was supplied, defaulted to {hub_id} ({repo_url(hub_id)}).")
         model = hub_id
+    named = os.fspath(model) if isinstance(model, str | os.PathLike) else type(model).__name__
     if isinstance(model, str | os.PathLike):
         model = _checked_source(model, dtype, fit_device, allow_too_large)
     kind = _restored_kind(task)
     source = model if isinstance(model, str) else None
-    with load_errors.translated(source, kwargs.get("revision")), _wrong_model(task, kind, model):
+    with _wrong_model(task, kind, named), load_errors.translated(source, kwargs.get("revision")):
         if kind is None:
             import transformers
 
@@ -259,14 +257,13 @@ def pipeline(task: str, model=None, **kwargs):
 
 
 @contextmanager
-def _wrong_model(task: str, kind: str | None, model):
+def _wrong_model(task: str, kind: str | None, name: str):
     """A model without the head the task needs: say which models do the task."""
     try:
         yield
     except ValueError as err:
         if "Unrecognized configuration class" not in str(err) or isinstance(err, CourseError):
             raise
-        name = model if isinstance(model, str) else type(model).__name__
         if kind == "question-answering":
             need = "an extractive question-answering model (e.g. a *ForQuestionAnswering BERT)"
         elif kind is not None:
