@@ -32,6 +32,10 @@ MULTIPROCESS_MIN_ROWS = 10_000
 ROWS_PER_PROCESS = 5_000
 
 
+class TokenizeArgumentError(CourseError, ValueError, TypeError):
+    """An argument of :func:`tokenize_pairs` (or a row of its data) that it cannot use."""
+
+
 class MissingColumnError(CourseError, KeyError):
     """A column the caller asked for is not in the dataset (or in one of its splits)."""
 
@@ -155,8 +159,11 @@ def choose_num_proc(num_rows: int, cpu_count: int | None = None) -> int | None:
     Below ``MULTIPROCESS_MIN_ROWS`` rows, or with one core, one process is faster. Above it, one
     process per ``ROWS_PER_PROCESS`` rows, at most one per core this process may use.
     """
-    if num_rows < 0:
-        raise ValueError(f"num_rows must be >= 0, got {num_rows}")
+    if isinstance(num_rows, bool) or not isinstance(num_rows, int) or num_rows < 0:
+        raise TokenizeArgumentError(
+            f"num_rows must be a number of rows >= 0, got {num_rows!r}: e.g. "
+            "choose_num_proc(dataset.num_rows)"
+        )
     if cpu_count is not None:
         cores = cpu_count
     elif hasattr(os, "sched_getaffinity"):  # the cores this process may run on (containers)
@@ -192,12 +199,98 @@ def _column_names(dataset: Any) -> dict[str, list[str]]:
     return {"": list(names)}
 
 
+def _check_dataset(dataset: Any) -> None:
+    from datasets import Dataset, DatasetDict, IterableDataset, IterableDatasetDict
+
+    if isinstance(dataset, Dataset | DatasetDict):
+        return
+    if isinstance(dataset, IterableDataset | IterableDatasetDict):
+        raise TokenizeArgumentError(
+            "tokenize_pairs() needs a Dataset or DatasetDict it can count (a streamed "
+            "IterableDataset has no length): load it without streaming=True, or call "
+            "dataset.map(tokenize_function, batched=True) yourself"
+        )
+    raise TokenizeArgumentError(
+        f"tokenize_pairs() needs a datasets Dataset or DatasetDict, got a "
+        f"{type(dataset).__name__}: use load_mrpc(), load_dataset(...), or build one from your "
+        "own pairs with datasets.Dataset.from_dict({'sentence1': [...], 'sentence2': [...]})"
+    )
+
+
+def _check_tokenizer(tokenizer: Any) -> None:
+    if tokenizer is None or isinstance(tokenizer, str) or not callable(tokenizer):
+        hint = (
+            f" (that is a name: load it first, AutoTokenizer.from_pretrained({tokenizer!r}))"
+            if isinstance(tokenizer, str)
+            else ""
+        )
+        raise TokenizeArgumentError(
+            f"tokenize_pairs() needs a tokenizer, got {tokenizer!r}{hint}: e.g. tokenizer = "
+            "AutoTokenizer.from_pretrained(checkpoint), then tokenize_pairs(dataset, tokenizer)"
+        )
+
+
+def _checked_columns(columns: Any) -> tuple[str, ...]:
+    example = "columns=('sentence1', 'sentence2') for pairs, or columns=('sentence',) for one"
+    if isinstance(columns, str):
+        raise TokenizeArgumentError(
+            f"columns={columns!r} is one name, but columns takes a tuple of one or two column "
+            f"names: {example}"
+        )
+    try:
+        names = tuple(columns)
+    except TypeError:
+        names = None
+    if names is None or len(names) not in (1, 2) or not all(isinstance(n, str) for n in names):
+        raise TokenizeArgumentError(
+            f"columns must name one or two text columns, got {columns!r}: {example}"
+        )
+    return names
+
+
+def _check_texts(dataset: Any, columns: tuple[str, ...]) -> None:
+    """Every row of the columns must hold a text: a missing one (None) or a number would stop
+    the tokenizer half-way with its own error."""
+    splits = dataset.items() if isinstance(dataset, dict) else [("", dataset)]
+    for split, data in splits:
+        where = f" of the {split!r} split" if split else ""
+        for name in columns:
+            feature = data.features[name]
+            dtype = getattr(feature, "dtype", None)
+            if dtype not in ("string", "large_string"):
+                held = f"{dtype} values" if dtype else f"a {type(feature).__name__}"
+                raise TokenizeArgumentError(
+                    f"column {name!r}{where} holds {held}, not text: pass the names of your "
+                    "text columns in columns=(...), or turn it into text first, e.g. "
+                    f"dataset.cast_column({name!r}, datasets.Value('string'))"
+                )
+            if data.data.column(name).null_count == 0:  # Arrow counts them without a scan
+                continue
+            for row, text in enumerate(data[name]):
+                if text is None:
+                    raise TokenizeArgumentError(
+                        f"row {row}{where} has no text in {name!r} (None): drop such rows "
+                        f"first, e.g. dataset = dataset.filter(lambda row: row[{name!r}] is "
+                        "not None), or fill them in"
+                    )
+
+
+def _check_num_proc(num_proc: Any) -> None:
+    if num_proc is None or num_proc == "auto":
+        return
+    if isinstance(num_proc, bool) or not isinstance(num_proc, int) or num_proc < 1:
+        raise TokenizeArgumentError(
+            f"num_proc must be 'auto', None (one process) or a number of processes >= 1, got "
+            f"{num_proc!r}"
+        )
+
+
 def _check_max_length(max_length: Any) -> None:
     # 0 would silently turn truncation off, and a negative value overflows in the tokenizer.
     if max_length is None:
         return
     if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
-        raise CourseError(
+        raise TokenizeArgumentError(
             f"max_length must be a positive number of tokens (or None for the model's maximum), "
             f"got {max_length!r}; e.g. tokenize_pairs(dataset, tokenizer, max_length=128)"
         )
@@ -223,11 +316,13 @@ def tokenize_pairs(
     """
     from datasets import DatasetDict
 
-    columns = tuple(columns)
-    if len(columns) not in (1, 2):
-        raise ValueError(f"columns must name one or two text columns, got {columns!r}")
+    _check_dataset(dataset)
+    _check_tokenizer(tokenizer)
+    columns = _checked_columns(columns)
     _check_columns(dataset, columns)
+    _check_texts(dataset, columns)
     _check_max_length(max_length)
+    _check_num_proc(num_proc)
     first, second = columns if len(columns) == 2 else (columns[0], None)
 
     def tokenize_function(batch):

@@ -300,6 +300,197 @@ def test_prefetch_says_before_downloading_that_weights_are_pickled(monkeypatch, 
     assert calls == [("google-bert/bert-base-uncased", cache.SAFETENSORS_FILES)]
 
 
+# --- issue #23, item 18: public functions take only what they can use ------------------------
+
+
+def test_a_folder_that_is_no_model_folder_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for name in ("/etc", "~", ".", str(empty)):
+        with pytest.raises(
+            CheckpointError, match="not a model folder: it has no config.json"
+        ) as err:
+            course_utils.resolve_checkpoint(name)
+        assert name in str(err.value) and "save_pretrained()" in str(err.value)
+    with pytest.raises(CheckpointError, match=str(tmp_path / "home")):
+        course_utils.resolve_checkpoint("~")  # where "~" is, too
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    (listed / "config.json").write_text("[1, 2, 3]")
+    with pytest.raises(CheckpointError, match="holds a JSON list, not the object"):
+        course_utils.resolve_checkpoint(str(listed))
+
+
+def test_a_local_folder_named_like_a_hub_id_says_it_hides_the_hub(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gpt2").mkdir()  # e.g. left over from an interrupted save
+    with pytest.raises(CheckpointError, match="If you meant the Hub model 'gpt2'"):
+        course_utils.resolve_checkpoint("gpt2")
+
+
+def test_real_model_and_tokenizer_folders_still_pass(tmp_path):
+    fixture = Path(__file__).parent / "fixtures" / "restored" / "bart"
+    assert course_utils.resolve_checkpoint(str(fixture)) == str(fixture)
+    standin = standins.ensure_standin("distilgpt2")
+    assert course_utils.resolve_checkpoint(str(standin)) == str(standin)
+    from transformers import AutoTokenizer
+
+    tokenizer_only = tmp_path / "my-tokenizer"
+    AutoTokenizer.from_pretrained(str(fixture)).save_pretrained(tokenizer_only)
+    assert not (tokenizer_only / "config.json").exists()
+    assert course_utils.resolve_checkpoint(str(tokenizer_only)) == str(tokenizer_only)
+
+
+BERT = {"model_type": "bert", "num_hidden_layers": 1, "num_attention_heads": 2, "vocab_size": 10}
+
+
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        ({**BERT, "hidden_size": -8}, "hidden_size=-8, but a size must be a whole number"),
+        ({**BERT, "hidden_size": 0}, "hidden_size=0"),
+        ({**BERT, "hidden_size": "big"}, "field 'hidden_size'.*expected int, got str"),
+        ({**BERT, "hidden_size": 9}, "not a multiple of the number of attention heads"),
+        ({**BERT, "hidden_size": 8, "vocab_size": -1}, "vocab_size=-1"),
+    ],
+    ids=["negative", "zero", "text", "heads-do-not-divide", "negative-vocab"],
+)
+def test_a_config_with_impossible_sizes_is_a_course_error(config, expected, tmp_path):
+    with pytest.raises(CourseError, match=expected) as err:
+        course_utils.estimate_memory(config)
+    assert "config.json" in str(err.value)  # where to fix it
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CourseError, match=expected):
+        course_utils.estimate_memory(tmp_path)
+
+
+def test_a_config_object_with_a_negative_size_is_a_course_error():
+    from transformers import BertConfig
+
+    with pytest.raises(memory.InvalidConfigError, match="hidden_size=-8"):
+        course_utils.estimate_memory(BertConfig(hidden_size=-8))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"available_bytes": float("inf")},
+        {"available_bytes": float("nan")},
+        {"available_bytes": 10, "total_bytes": float("inf")},
+        {"total_bytes": 10},
+    ],
+    ids=["inf", "nan", "total-inf", "total-alone"],
+)
+def test_check_fits_takes_finite_byte_counts(kwargs):
+    estimate = course_utils.estimate_memory("distilgpt2")
+    with pytest.raises(memory.MemoryArgumentError, match="bytes") as err:
+        course_utils.check_fits(estimate, **kwargs)
+    assert isinstance(err.value, CourseError) and isinstance(err.value, ValueError)
+    with pytest.raises(memory.MemoryArgumentError, match="needs the result of estimate_memory"):
+        course_utils.check_fits("distilgpt2")
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    from datasets import Dataset, DatasetDict
+
+    good = {"sentence1": ["One.", "Two."], "sentence2": ["Uno.", "Dos."], "label": [1, 0]}
+    gap = {**good, "sentence2": ["Uno.", None]}
+    return Dataset.from_dict(good), DatasetDict(
+        {"train": Dataset.from_dict(good), "validation": Dataset.from_dict(gap)}
+    )
+
+
+@pytest.fixture(scope="module")
+def bert_tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(course_utils.resolve_checkpoint("bert-base-uncased"))
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, expected",
+    [
+        ("list", {}, "needs a datasets Dataset or DatasetDict, got a list: .*Dataset.from_dict"),
+        ("no-tokenizer", {}, "needs a tokenizer, got None: .*AutoTokenizer.from_pretrained"),
+        ("tokenizer-name", {}, r"load it first, AutoTokenizer.from_pretrained\('bert"),
+        ("dataset", {"columns": "sentence1"}, "columns='sentence1' is one name"),
+        ("dataset", {"columns": ("sentence1", 2)}, "one or two text columns, got"),
+        (
+            "dataset",
+            {"columns": ("label", "sentence2")},
+            "column 'label' holds int64 values, not text",
+        ),
+        ("dataset", {"num_proc": 0}, "num_proc must be 'auto', None"),
+        ("split-with-none", {}, "row 1 of the 'validation' split has no text in 'sentence2'"),
+    ],
+)
+def test_tokenize_pairs_says_what_it_takes(pairs, bert_tokenizer, args, kwargs, expected):
+    from course_utils.mrpc import TokenizeArgumentError
+
+    dataset, with_gap = pairs
+    positional = {
+        "list": ([{"sentence1": "One.", "sentence2": "Uno."}], bert_tokenizer),
+        "no-tokenizer": (dataset, None),
+        "tokenizer-name": (dataset, "bert-base-uncased"),
+        "dataset": (dataset, bert_tokenizer),
+        "split-with-none": (with_gap, bert_tokenizer),
+    }[args]
+    with pytest.raises(TokenizeArgumentError, match=expected):
+        course_utils.tokenize_pairs(*positional, **kwargs)
+
+
+def test_tokenize_pairs_counts_missing_texts_in_the_rows_selected(pairs, bert_tokenizer):
+    _, with_gap = pairs
+    kept = with_gap["validation"].select([0])  # the row with None is not selected
+    assert course_utils.tokenize_pairs(kept, bert_tokenizer)["input_ids"][0][0] == 101
+
+
+@pytest.mark.parametrize("model", [123, 4.5, ["distilgpt2"], {"name": "distilgpt2"}])
+def test_pipeline_model_must_name_or_be_a_model(model, monkeypatch):
+    from course_utils.pipelines.factory import PipelineArgumentError
+
+    monkeypatch.setattr("course_utils.models.resolve.locate", pytest.fail)
+    with pytest.raises(PipelineArgumentError, match=r"is not a model: pass a Hub id"):
+        course_utils.pipeline("text-classification", model=model)
+
+
+@pytest.mark.parametrize(
+    "task, example",
+    [
+        ("image-classification", "google/vit-base-patch16-224"),
+        ("automatic-speech-recognition", "facebook/wav2vec2-base-960h"),
+        ("table-question-answering", "google/tapas-base-finetuned-wtq"),
+    ],
+)
+def test_a_task_without_a_course_model_suggests_a_model_for_that_task(task, example):
+    from course_utils.pipelines.factory import NoDefaultModelError
+
+    with pytest.raises(NoDefaultModelError) as err:
+        course_utils.pipeline(task)
+    message = str(err.value)
+    assert f"model={example!r}" in message and f"pipeline_tag={task}" in message
+    assert not any(e.hub_id in message for e in catalog.ENTRIES)  # no text model offered
+    if task != "table-question-answering":
+        assert "it covers text tasks" in message
+
+
+# --- issue #23, item 19: a GPU that is not here, however it is named ---------------------------
+
+
+@pytest.mark.parametrize("device", [0, "cuda", "cuda:0", torch.device("cuda")])
+def test_pipeline_on_a_gpu_that_is_not_here_is_refused_before_loading(device, monkeypatch):
+    from course_utils.models import device as devices
+
+    monkeypatch.setattr(devices, "is_available", lambda kind: kind == "cpu")
+    monkeypatch.setattr("course_utils.models.resolve.locate", pytest.fail)
+    with pytest.raises(devices.DeviceError, match="device=") as err:
+        course_utils.pipeline("text-classification", model="distilgpt2", device=device)
+    assert "leave device out" in str(err.value).lower()
+
+
 # --- the small ones ---------------------------------------------------------------------------
 
 

@@ -76,6 +76,7 @@ def test_announce_false_is_silent(capsys):
 
 
 def test_local_folder_passes_through_unchanged(tmp_path, capsys):
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')  # what save_pretrained writes
     assert resolve_checkpoint(str(tmp_path)) == str(tmp_path)
     assert capsys.readouterr().out == ""
 

@@ -65,3 +65,38 @@ def test_explicit_argument_overrides_environment(no_accelerators, monkeypatch):
 def test_real_machine_gives_a_usable_device():
     device = pick_device()
     assert torch.zeros(2, device=device).sum().item() == 0
+
+
+# --- a device given as transformers' pipelines take it: an index, a torch.device ------------
+
+
+@pytest.mark.parametrize("given", [0, 1, "cuda", "cuda:0", torch.device("cuda")])
+def test_a_gpu_that_is_not_here_is_an_error_however_it_is_named(no_accelerators, given):
+    with pytest.raises(DeviceError, match="(?i)no (gpu|cuda device)") as err:
+        pick_device(given, source="device")
+    assert "device=" in str(err.value)  # names the argument the learner wrote
+
+
+@pytest.mark.parametrize("given", [-1, "cpu", torch.device("cpu")])
+def test_the_cpu_however_it_is_named(no_accelerators, given):
+    assert pick_device(given) == torch.device("cpu")
+
+
+def test_an_index_is_a_device_of_this_machines_accelerator(no_accelerators, monkeypatch):
+    no_accelerators["cuda"] = True
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert pick_device(1) == torch.device("cuda", 1)
+    with pytest.raises(DeviceError, match="2 CUDA device"):
+        pick_device(2)
+    no_accelerators["cuda"] = False
+    no_accelerators["mps"] = True
+    monkeypatch.setattr(torch.accelerator, "device_count", lambda: 1)
+    assert pick_device(0) == torch.device("mps", 0)
+    with pytest.raises(DeviceError, match="1 MPS device"):
+        pick_device(1)
+
+
+@pytest.mark.parametrize("given", [-2, True, 1.5, ["cuda"], ""])
+def test_what_is_no_device_is_a_clear_error(no_accelerators, given):
+    with pytest.raises(DeviceError, match="leave device out"):
+        pick_device(given)

@@ -10,6 +10,7 @@ import transformers
 
 import course_utils
 from course_utils import ModelTooLargeError
+from course_utils.errors import CourseError
 from course_utils.pipelines.factory import UnknownTaskError, check_task, pipeline
 from course_utils.pipelines.qa import QuestionAnsweringPipeline
 from course_utils.pipelines.seq2seq import SummarizationPipeline, TranslationPipeline
@@ -164,8 +165,47 @@ def test_device_comes_from_pick_device(monkeypatch):
 
 
 def test_wrong_model_family_is_a_clear_error():
-    with pytest.raises(ValueError, match="encoder-decoder model"):
+    with pytest.raises(CourseError, match="encoder-decoder model") as err:
         pipeline("summarization", model="distilgpt2", device="cpu")
+    assert "distilgpt2 is not one" in str(err.value)  # the name given, not the stand-in's folder
+    assert isinstance(err.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({"dtype": "fp16"}, torch.float16),
+        ({"dtype": "bf16"}, torch.bfloat16),
+        ({"torch_dtype": "half"}, torch.float16),
+        ({"model_kwargs": {"dtype": "bf16"}}, torch.bfloat16),
+        ({"dtype": "torch.float32"}, torch.float32),
+    ],
+    ids=["fp16", "bf16", "torch_dtype-half", "model_kwargs-bf16", "torch.float32"],
+)
+def test_dtype_aliases_reach_the_load_as_torch_dtypes(kwargs, expected):
+    """Issue #23 item 6: the memory check accepts "fp16", and so does the load."""
+    generator = pipeline("text-generation", model="distilgpt2", device="cpu", **kwargs)
+    assert generator.model.dtype == expected
+    assert kwargs.get("model_kwargs", {}).get("dtype") in (None, "bf16")  # the caller's dict
+
+
+def test_dtype_aliases_reach_the_restored_pipelines_too():
+    summarizer = pipeline("summarization", device="cpu", model_kwargs={"torch_dtype": "bf16"})
+    assert summarizer.model.dtype == torch.bfloat16
+
+
+def test_a_quantized_dtype_asks_for_a_quantization_config(monkeypatch):
+    from course_utils.models.memory import DtypeError
+
+    monkeypatch.setattr("course_utils.models.resolve.locate", pytest.fail)
+    with pytest.raises(DtypeError, match="quantization_config.*BitsAndBytesConfig"):
+        pipeline("text-generation", model="distilgpt2", dtype="int8")
+
+
+@pytest.mark.parametrize("device", [-1, "cpu", torch.device("cpu")])
+def test_the_cpu_as_transformers_names_it(device):
+    classifier = pipeline("sentiment-analysis", device=device)
+    assert classifier.device == torch.device("cpu")
 
 
 def test_an_already_loaded_model_is_accepted(question_answerer):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils import catalog
-from course_utils.errors import CourseError, first_line
+from course_utils.errors import CourseError, first_line, one_paragraph
 from course_utils.hub import client as hub
 from course_utils.hub import policy
 from course_utils.models.resolve import Checkpoint, ModelName, identify
@@ -41,6 +41,7 @@ class ModelSpec:
 
 
 def config_from_dict(data: dict):
+    from huggingface_hub.errors import StrictDataclassError
     from transformers import AutoConfig
 
     data = dict(data)
@@ -51,10 +52,11 @@ def config_from_dict(data: dict):
         )
     try:
         return AutoConfig.for_model(model_type, **data)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, StrictDataclassError) as err:
+        # transformers checks each field's type (hidden_size must be an int...).
         raise ConfigUnavailableError(
             f"transformers cannot build a config of type {model_type!r} "
-            f"({first_line(err, with_type=False)})"
+            f"({one_paragraph(err)}): fix that field in config.json (or in the dict you passed)"
         ) from None
 
 

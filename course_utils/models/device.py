@@ -52,27 +52,78 @@ def _parse_override(value: str, label: str = DEVICE_ENV_VAR) -> torch.device:
             f"{given} asks for {device_type}, but no {device_type} device is "
             f"available in this process. {instead.capitalize()} to pick automatically."
         )
-    count = torch.cuda.device_count() if device_type == "cuda" else None
+    count = _device_count(device_type)
     if count is not None and device.index is not None and device.index >= count:
         raise DeviceError(
-            f"{given}: this machine has {count} CUDA device(s), cuda:0 to "
-            f"cuda:{count - 1}. {instead.capitalize()} to pick automatically."
+            f"{given}: this machine has {count} {device_type.upper()} device(s), "
+            f"{device_type}:0 to {device_type}:{count - 1}. {instead.capitalize()} to pick "
+            "automatically."
         )
     return device
 
 
-def pick_device(preferred: str | None = None, *, source: str = "device") -> torch.device:
+def _device_count(device_type: str) -> int | None:
+    if device_type == "cuda":
+        return torch.cuda.device_count()
+    if device_type in ("mps", "xpu"):
+        return torch.accelerator.device_count()
+    return None
+
+
+def pick_device(
+    preferred: str | int | torch.device | None = None, *, source: str = "device"
+) -> torch.device:
     """Return the best available device, or the one named by ``preferred`` / ``COURSE_DEVICE``.
 
-    ``source`` names where ``preferred`` came from in error messages (e.g. ``"--device"``).
+    ``preferred`` may be a name (``"cuda:1"``), a ``torch.device``, or an index as transformers'
+    pipelines take it: ``0``, ``1``... for this machine's accelerator, ``-1`` for the CPU. A
+    device that is not here is a :class:`DeviceError`, never a silent CPU. ``source`` names
+    where ``preferred`` came from in error messages (e.g. ``"--device"``).
     """
-    override = preferred if preferred is not None else settings.device_override()
+    if preferred is not None:
+        return _parse_override(_device_text(preferred, source), source)
+    override = settings.device_override()
     if override and override.strip():
-        return _parse_override(override, source if preferred is not None else DEVICE_ENV_VAR)
+        return _parse_override(override, DEVICE_ENV_VAR)
     for device_type in ("cuda", "mps", "xpu"):
         if is_available(device_type):
             return torch.device(device_type)
     return torch.device("cpu")
+
+
+def _device_text(preferred, source: str) -> str:
+    """A device given as a name, a ``torch.device`` or an index, as a name."""
+    if isinstance(preferred, torch.device):
+        return str(preferred)
+    if isinstance(preferred, str):
+        if not preferred.strip():
+            raise DeviceError(
+                f"{source}={preferred!r} is empty: name a device (cuda, mps, xpu, cpu) or "
+                f"leave {source} out to pick automatically."
+            )
+        return preferred
+    if isinstance(preferred, int) and not isinstance(preferred, bool):
+        if preferred == -1:
+            return "cpu"  # transformers' pipelines: -1 is the CPU
+        if preferred < 0:
+            raise DeviceError(
+                f"{source}={preferred!r} is not a device: use -1 (or 'cpu') for the CPU, 0, 1, "
+                f"... for this machine's GPUs, or leave {source} out to pick automatically."
+            )
+        # As transformers' pipelines read an index: a device of this machine's accelerator.
+        current = next((kind for kind in ("cuda", "mps", "xpu") if is_available(kind)), None)
+        if current is None:
+            raise DeviceError(
+                f"{source}={preferred} asks for GPU number {preferred}, but PyTorch sees no GPU "
+                f"(CUDA, MPS or XPU) in this process. Use {source}='cpu' (or -1), or leave "
+                f"{source} out to pick automatically."
+            )
+        return f"{current}:{preferred}"
+    raise DeviceError(
+        f"{source}={preferred!r} is not a device: pass a name such as 'cuda', 'cuda:1', 'mps' "
+        f"or 'cpu', a torch.device, an index (0, 1, ...; -1 for the CPU), or leave {source} out "
+        "to pick automatically."
+    )
 
 
 @dataclass(frozen=True)

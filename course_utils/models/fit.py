@@ -33,8 +33,7 @@ def estimate_memory(model, dtype: str = "float32", training: bool = False) -> Me
         raise DtypeError(f"dtype must be a name such as 'bfloat16' or a torch.dtype, got {dtype!r}")
     if isinstance(dtype, str) and dtype.strip().lower() != "auto":
         normalize_dtype(dtype)  # a bad name fails before any config is fetched
-    if not isinstance(training, bool):
-        raise TypeError(f"training must be True or False, got {training!r}")
+    memory.check_training(training)
     spec = describe(model)
     return memory.estimate(spec.config, spec.label, dtype=dtype, training=training)
 

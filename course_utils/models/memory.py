@@ -9,13 +9,14 @@ accelerate's ``calculate_maximum_sizes`` finds the largest layer that cannot be 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import psutil
 import torch
 
 from course_utils.display import RowsReport, format_bytes, format_count
-from course_utils.errors import CourseError
+from course_utils.errors import CourseError, first_line
 
 BYTES_PER_PARAM = {"float32": 4.0, "float16": 2.0, "bfloat16": 2.0, "int8": 1.0, "int4": 0.5}
 # Also accepted (a load in float64 is rare, so reports do not list it).
@@ -40,6 +41,29 @@ class ModelTooLargeError(CourseError, MemoryError):
 
 class DtypeError(CourseError, ValueError):
     """A dtype name the memory check does not know."""
+
+
+class MemoryArgumentError(CourseError, ValueError, TypeError):
+    """An argument of the memory check that is not what it takes (the message says what is)."""
+
+
+class InvalidConfigError(CourseError, ValueError):
+    """A config whose numbers cannot describe a model (a negative or zero size, a text)."""
+
+
+# Sizes that must be whole numbers >= 1 wherever a config has them (read through the config's
+# attribute_map, so GPT-2's n_embd is its hidden_size).
+_SIZE_FIELDS = (
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "intermediate_size",
+    "vocab_size",
+    "max_position_embeddings",
+    "num_experts",
+    "num_local_experts",
+)
 
 
 def normalize_dtype(dtype: str | torch.dtype) -> str:
@@ -150,10 +174,26 @@ def _check_config(config) -> None:
     from transformers import PretrainedConfig
 
     if not isinstance(config, PretrainedConfig):
-        raise TypeError(
+        raise MemoryArgumentError(
             f"estimate() needs a transformers config, got {config!r}: for a model name use "
             "course_utils.estimate_memory(name)"
         )
+    label = getattr(config, "_name_or_path", "") or f"this {type(config).__name__}"
+    for name in _SIZE_FIELDS:
+        value = getattr(config, name, None)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidConfigError(
+                f"{label} has {name}={value!r}, but a size must be a whole number of at least 1: "
+                "fix it in config.json (or in the dict or config you passed), or save the model "
+                "again with save_pretrained()"
+            )
+
+
+def check_training(training) -> None:
+    if not isinstance(training, bool):
+        raise MemoryArgumentError(f"training must be True or False, got {training!r}")
 
 
 def estimate(
@@ -169,10 +209,18 @@ def estimate(
     from accelerate.utils import calculate_maximum_sizes
 
     _check_config(config)
-    if not isinstance(training, bool):
-        raise TypeError(f"training must be True or False, got {training!r}")
+    check_training(training)
     dtype = resolve_dtype(dtype, config)
-    meta_model = _build_on_meta(config)
+    try:
+        meta_model = _build_on_meta(config)
+    except (RuntimeError, ValueError, TypeError, ArithmeticError, AttributeError) as err:
+        # transformers' own checks (e.g. a hidden size that the heads do not divide) and
+        # torch's (a shape it cannot build) say what is wrong; the course says what to do.
+        raise InvalidConfigError(
+            f"transformers cannot build a {getattr(config, 'model_type', '?')} model from "
+            f"this config ({first_line(err)}): fix its numbers in config.json (or in the dict "
+            "or config you passed)"
+        ) from None
     num_params = sum(p.numel() for p in meta_model.parameters())
     per_param = _BYTES[dtype]
     weights = int(num_params * per_param)
@@ -235,7 +283,7 @@ def available_memory(device=None) -> tuple[int, int, str]:
     """(available, total, kind) bytes for the device: free GPU memory, or system RAM."""
     from course_utils.models.device import accelerator_memory, pick_device
 
-    device = pick_device(str(device)) if device is not None else pick_device()
+    device = pick_device(device)
     if device.type in ("cuda", "xpu"):
         mem = accelerator_memory(device)
         if mem.total_bytes is not None:
@@ -257,10 +305,12 @@ def check_fits(
     ``available_bytes`` / ``total_bytes`` replace the measurement (for "what if" questions and tests).
     """
     if not isinstance(estimate, MemoryEstimate):
-        raise TypeError(f"check_fits() needs the result of estimate_memory(), got {estimate!r}")
+        raise MemoryArgumentError(
+            f"check_fits() needs the result of estimate_memory(), got {estimate!r}"
+        )
     if available_bytes is None:
         if total_bytes is not None:
-            raise ValueError("total_bytes= needs available_bytes= too (or pass neither)")
+            raise MemoryArgumentError("total_bytes= needs available_bytes= too (or pass neither)")
         available, total, kind = available_memory(device)
     else:
         total = available_bytes if total_bytes is None else total_bytes
@@ -309,7 +359,17 @@ def check_fits(
 
 def _check_byte_counts(available, total) -> None:
     for name, value in (("available_bytes", available), ("total_bytes", total)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise ValueError(f"{name} must be a number of bytes >= 0, got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise MemoryArgumentError(
+                f"{name} must be a finite number of bytes >= 0, got {value!r}: e.g. "
+                "check_fits(estimate, available_bytes=16 * 1024**3) for 16 GiB"
+            )
     if total < available:
-        raise ValueError(f"total_bytes ({total}) cannot be less than available_bytes ({available})")
+        raise MemoryArgumentError(
+            f"total_bytes ({total}) cannot be less than available_bytes ({available})"
+        )

@@ -82,8 +82,10 @@ class Checkpoint:
 def resolve_checkpoint(name: str, *, announce: bool = True) -> str:
     """A string for ``from_pretrained`` / ``pipeline(model=...)`` that works here and now.
 
-    - A local folder is returned unchanged (a path to a missing folder, or a folder whose
-      config.json cannot be read, is an error that names it).
+    - A local folder that save_pretrained() wrote is returned unchanged; a path to a missing
+      folder, a folder without config.json (``"~"``, ``"."``, an empty one) or with one that is
+      not a JSON object is an error that names it. A tokenizer's folder (tokenizer files, no
+      config.json) is returned too, for ``AutoTokenizer``.
     - Online: the canonical Hub id (catalog aliases such as ``"distilgpt2"`` are mapped to it);
       a name outside the catalog is checked on the Hub first, so a typo is an error with a
       did-you-mean. A Hub that does not answer within ``COURSE_HUB_TIMEOUT`` seconds (default
@@ -150,7 +152,7 @@ def locate(name: str | os.PathLike | ModelName | Checkpoint) -> Checkpoint:
         return name
     model = identify(name)
     if model.folder is not None:
-        _check_config_file(model.folder)
+        _check_model_folder(model)
         return Checkpoint(model, model.text, "standin" if model.entry else "folder")
     source = policy.decide(model.text)
     if source.origin == "hub":
@@ -162,18 +164,45 @@ def locate(name: str | os.PathLike | ModelName | Checkpoint) -> Checkpoint:
     return _locate_locally(model, source)
 
 
-def _check_config_file(folder: Path) -> None:
-    """A model folder's config.json, when there is one, must be readable JSON."""
+# A folder that save_pretrained() wrote: a model's (config.json) or a tokenizer's alone.
+_TOKENIZER_FOLDER_FILES = ("tokenizer_config.json", "tokenizer.json")
+
+
+def _check_model_folder(model: ModelName) -> None:
+    """A folder passed as a model must be one that save_pretrained() wrote: its config.json a
+    JSON object (or, for a tokenizer saved on its own, the tokenizer's files)."""
+    folder = model.folder
     path = folder / "config.json"
     if not path.is_file():
-        return
+        if any((folder / name).is_file() for name in _TOKENIZER_FOLDER_FILES):
+            return  # tokenizer.save_pretrained(folder): AutoTokenizer loads it
+        shown = (
+            model.text if Path(model.text).is_absolute() else f"{model.text} ({folder.resolve()})"
+        )
+        hub_hint = (
+            f" If you meant the Hub model {model.text!r}, run from another folder or rename "
+            "this one: a local folder of that name comes first."
+            if not looks_like_path(model.text)
+            else ""
+        )
+        raise CheckpointError(
+            f"{shown} is a folder but not a model folder: it has no config.json. Pass the "
+            "folder that save_pretrained() wrote (config.json, model.safetensors and the "
+            f"tokenizer's files), or a Hub id such as 'distilbert/distilgpt2'.{hub_hint}"
+        )
     try:
-        json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise CheckpointError(
             f"cannot read {path} ({type(err).__name__}: {err}): the model folder is damaged; "
             "save the model again with save_pretrained(), or download it again"
         ) from None
+    if not isinstance(data, dict):
+        raise CheckpointError(
+            f"{path} holds a JSON {type(data).__name__}, not the object of settings that "
+            "save_pretrained() writes: the model folder is damaged; save the model again "
+            "with save_pretrained(), or download it again"
+        )
 
 
 def _locate_locally(model: ModelName, source: policy.Source) -> Checkpoint:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from contextlib import contextmanager
 
-from course_utils import catalog
 from course_utils.errors import CourseError
+from course_utils.pipelines.errors import PipelineArgumentError
 
 # The course's model for each task (the transformers 4 defaults the notes saw, gpt2 included).
 DEFAULT_MODELS: dict[str, str | None] = {
@@ -45,6 +46,10 @@ _TRANSLATION_PAIR = re.compile(r"^translation_([a-zA-Z_-]+?)_to_([a-zA-Z_-]+)$")
 
 class UnknownTaskError(CourseError, ValueError):
     """A task name that neither the course nor transformers knows."""
+
+
+class NoDefaultModelError(CourseError, ValueError):
+    """A task the course has no model for: the message says which one to pass."""
 
 
 def course_tasks() -> list[str]:
@@ -90,20 +95,50 @@ def check_task(task) -> str:
 def default_model(task: str) -> str:
     """The course's model for ``task``; raises when the course has none (pass ``model=``)."""
     hub_id = DEFAULT_MODELS.get(task)
-    if hub_id is None:
-        pair = _TRANSLATION_PAIR.match(task)
+    if hub_id is not None:
+        return hub_id
+    pair = _TRANSLATION_PAIR.match(task)
+    if pair or task == "text2text-generation":
         example = (
             f"Helsinki-NLP/opus-mt-{pair.group(1)}-{pair.group(2)}"
             if pair
             else "google-t5/t5-small"
-            if task == "text2text-generation"
-            else catalog.did_you_mean(task)
         )
-        raise ValueError(
+        raise NoDefaultModelError(
             f"the course has no default model for {task!r}: pass one, e.g. "
             f"pipeline({task!r}, model={example!r})"
         )
-    return hub_id
+    from transformers.pipelines import SUPPORTED_TASKS, TASK_ALIASES
+
+    info = SUPPORTED_TASKS.get(TASK_ALIASES.get(task, task), {})
+    default = (info.get("default") or {}).get("model")
+    if isinstance(default, dict):  # per framework: {"pt": (id, revision)}
+        default = default.get("pt")
+    kind = _INPUT_KINDS.get(info.get("type"))
+    takes = f" (it covers text tasks; {task!r} takes {kind})" if kind else ""
+    example = (
+        f"e.g. pipeline({task!r}, model={default[0]!r}), transformers' model for it, or "
+        if default
+        else ""
+    )
+    raise NoDefaultModelError(
+        f"the course has no model for {task!r}{takes}: pass a model made for this task, "
+        f"{example}one from {_hub_models_url(task)}"
+    )
+
+
+_INPUT_KINDS = {
+    "image": "images",
+    "audio": "audio",
+    "video": "videos",
+    "multimodal": "images, audio or documents",
+}
+
+
+def _hub_models_url(task: str) -> str:
+    from course_utils.hub.client import endpoint
+
+    return f"{endpoint()}/models?pipeline_tag={task}"
 
 
 def load_dtype(kwargs: dict) -> str:
@@ -123,6 +158,66 @@ def load_dtype(kwargs: dict) -> str:
     return "auto"
 
 
+def _torch_dtypes(kwargs: dict) -> None:
+    """Give the load torch dtypes, not the course's names: ``dtype="fp16"`` (which the memory
+    check accepts) is ``torch.float16`` to ``from_pretrained``. ``"auto"`` stays as it is."""
+    import torch
+
+    from course_utils.models.memory import DtypeError, normalize_dtype
+
+    def as_torch(key: str, value):
+        if value is None or (isinstance(value, str) and value.strip() == "auto"):
+            return value
+        name = normalize_dtype(value)
+        if name in ("int8", "int4"):
+            raise DtypeError(
+                f"{key}={value!r}: weights load in {name} through a quantization config, not "
+                "a dtype: pass model_kwargs={'quantization_config': BitsAndBytesConfig("
+                f"load_in_{name[3:]}bit=True)}} (needs a GPU and bitsandbytes), or a float dtype"
+            )
+        return getattr(torch, name)
+
+    if "dtype" in kwargs:
+        kwargs["dtype"] = as_torch("dtype", kwargs["dtype"])
+    model_kwargs = kwargs.get("model_kwargs")
+    if model_kwargs:
+        kwargs["model_kwargs"] = {
+            key: as_torch(key, value) if key in ("dtype", "torch_dtype") else value
+            for key, value in model_kwargs.items()
+        }
+
+
+def _check_model(model) -> None:
+    from transformers import PreTrainedModel
+
+    if model is None or isinstance(model, str | os.PathLike | PreTrainedModel):
+        return
+    raise PipelineArgumentError(
+        f"model={model!r} is not a model: pass a Hub id such as "
+        "'distilbert/distilbert-base-uncased-finetuned-sst-2-english', a catalog name such as "
+        "'distilgpt2', a folder that save_pretrained() wrote, a model loaded with "
+        "from_pretrained(), or leave it out for the course's model for the task"
+    )
+
+
+def _checked_device(device, kwargs: dict):
+    """``(device for the pipeline, device for the memory check)``: the one :func:`pick_device`
+    chooses when none is given; a given one checked by it, so ``device=0`` on a machine
+    without a GPU is the same clear error as ``device="cuda"``. ``device_map=`` is left to
+    accelerate."""
+    from course_utils.models.device import pick_device
+
+    if device is None:
+        if "device_map" in kwargs:
+            return None, None
+        device = pick_device()
+        return device, device
+    checked = pick_device(device, source="device")
+    if isinstance(device, int) and not isinstance(device, bool) and device == -1:
+        return -1, checked  # transformers' own meaning: the CPU, or where the model already is
+    return checked, checked
+
+
 def pipeline(task: str, model=None, **kwargs):
     """A transformers pipeline for ``task``, with the course's defaults and offline stand-ins.
 
@@ -132,31 +227,59 @@ def pipeline(task: str, model=None, **kwargs):
     pipeline (``top_k=``, ``batch_size=``, ``aggregation_strategy=`` ...), or to
     ``from_pretrained`` for ``dtype=``, ``revision=``, ``token=``, ``model_kwargs=``.
     """
-    from course_utils.models.device import pick_device
+    from course_utils.pipelines import load_errors
 
     task = check_task(task)
+    _check_model(model)
     allow_too_large = kwargs.pop("allow_too_large", False)
     if "torch_dtype" in kwargs and "dtype" not in kwargs:
         kwargs["dtype"] = kwargs.pop("torch_dtype")
     dtype = load_dtype(kwargs)
+    _torch_dtypes(kwargs)
+    device, fit_device = _checked_device(kwargs.pop("device", None), kwargs)
     if model is None:
         from course_utils.hub.client import repo_url
 
         hub_id = default_model(task)
         print(f"No model was supplied, defaulted to {hub_id} ({repo_url(hub_id)}).")
         model = hub_id
-    device = kwargs.pop("device", None)
-    if device is None and "device_map" not in kwargs:
-        device = pick_device()
+    named = os.fspath(model) if isinstance(model, str | os.PathLike) else type(model).__name__
     if isinstance(model, str | os.PathLike):
-        fit_device = device if isinstance(device, str) or hasattr(device, "type") else None
         model = _checked_source(model, dtype, fit_device, allow_too_large)
     kind = _restored_kind(task)
-    if kind is None:
-        import transformers
+    source = model if isinstance(model, str) else None
+    with _wrong_model(task, kind, named), load_errors.translated(source, kwargs.get("revision")):
+        if kind is None:
+            import transformers
 
-        return transformers.pipeline(task, model=model, device=device, **kwargs)
-    return _restored_pipeline(kind, task, model, device, kwargs)
+            return transformers.pipeline(task, model=model, device=device, **kwargs)
+        return _restored_pipeline(kind, task, model, device, kwargs)
+
+
+@contextmanager
+def _wrong_model(task: str, kind: str | None, name: str):
+    """A model without the head the task needs: say which models do the task."""
+    try:
+        yield
+    except ValueError as err:
+        if "Unrecognized configuration class" not in str(err) or isinstance(err, CourseError):
+            raise
+        if kind == "question-answering":
+            need = "an extractive question-answering model (e.g. a *ForQuestionAnswering BERT)"
+        elif kind is not None:
+            need = "an encoder-decoder model (BART, T5, Marian, ...)"
+        else:
+            need = "a model trained for it"
+        chat = (
+            " A decoder-only chat model can do this task through pipeline('text-generation') "
+            "with a prompt."
+            if kind is not None
+            else ""
+        )
+        raise PipelineArgumentError(
+            f"{task} needs {need}; {name} is not one: pick one from "
+            f"{_hub_models_url(kind or task)}.{chat}"
+        ) from None
 
 
 def _checked_source(model, dtype: str, device, allow_too_large: bool) -> str:
@@ -207,24 +330,14 @@ def _restored_pipeline(kind: str, task: str, model, device, kwargs: dict):
     use_fast = kwargs.pop("use_fast", True)
 
     if isinstance(model, str):
-        try:
-            model = auto_class.from_pretrained(model, **load_kwargs)
-        except ValueError as err:
-            if "Unrecognized configuration class" not in str(err):
-                raise
-            need = (
-                "an extractive question-answering model (e.g. a *ForQuestionAnswering BERT)"
-                if kind == "question-answering"
-                else "an encoder-decoder model (BART, T5, Marian, ...)"
-            )
-            raise ValueError(
-                f"{task} needs {need}; {model} is not one. A decoder-only chat model can do this "
-                "task through pipeline('text-generation') with a prompt."
-            ) from None
+        model = auto_class.from_pretrained(model, **load_kwargs)
     if tokenizer is None or isinstance(tokenizer, str | os.PathLike):
         source = tokenizer if tokenizer is not None else model.name_or_path
         if not source:
-            raise ValueError(f"pass tokenizer= along with an already loaded model for {task}")
+            raise PipelineArgumentError(
+                f"pass tokenizer= along with an already loaded model for {task}, e.g. "
+                "tokenizer=AutoTokenizer.from_pretrained(checkpoint)"
+            )
         tokenizer = AutoTokenizer.from_pretrained(
             os.fspath(source), use_fast=use_fast, **hub_kwargs
         )

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from transformers.pipelines.base import ChunkPipeline
 
+from course_utils.pipelines.errors import PipelineArgumentError
+
 # --- the arithmetic: from start/end logits to the best spans ---------------------------
 
 
@@ -115,13 +117,15 @@ def _qa_example(item) -> QAExample:
                     f"got keys {sorted(item)}"
                 )
             if item[key] is None:
-                raise ValueError(f"`{key}` cannot be None")
+                raise PipelineArgumentError(f"`{key}` cannot be None: pass it as text")
             if not isinstance(item[key], str):
-                raise ValueError(f"`{key}` must be a string, got {type(item[key]).__name__}")
+                raise PipelineArgumentError(
+                    f"`{key}` must be a string, got {type(item[key]).__name__}"
+                )
             if not item[key]:
-                raise ValueError(f"`{key}` cannot be empty")
+                raise PipelineArgumentError(f"`{key}` cannot be empty: pass it as text")
         return QAExample(item["question"], item["context"])
-    raise ValueError(
+    raise PipelineArgumentError(
         f"{item!r} is not a question-answering input: pass question=..., context=... or a "
         "dict {'question': ..., 'context': ...} (or a list of them)"
     )
@@ -142,7 +146,7 @@ def _parse_qa_inputs(args, kwargs):
             inputs = [{"question": q, "context": context} for q in question]
         elif isinstance(question, list) and isinstance(context, list):
             if len(question) != len(context):
-                raise ValueError(
+                raise PipelineArgumentError(
                     f"got {len(question)} questions but {len(context)} contexts: pass one context, "
                     "or one per question"
                 )
@@ -150,9 +154,11 @@ def _parse_qa_inputs(args, kwargs):
         elif isinstance(question, str) and isinstance(context, str):
             inputs = [{"question": question, "context": context}]
         else:
-            raise ValueError("question= and context= must be strings or lists of strings")
+            raise PipelineArgumentError(
+                "question= and context= must be strings, or lists of strings of the same length"
+            )
     else:
-        raise ValueError(
+        raise PipelineArgumentError(
             "question answering needs a question and a context: call it as "
             "qa(question='...', context='...')"
         )
@@ -163,7 +169,10 @@ def _parse_qa_inputs(args, kwargs):
     elif isinstance(inputs, Iterable) and not isinstance(inputs, str):
         inputs = list(inputs)
     else:
-        raise ValueError(f"{inputs!r} is not a question-answering input")
+        raise PipelineArgumentError(
+            f"{inputs!r} is not a question-answering input: pass question=..., context=..., or a "
+            "dict {'question': ..., 'context': ...} (or a list of them)"
+        )
     return [_qa_example(item) for item in inputs]
 
 
@@ -184,7 +193,7 @@ class QuestionAnsweringPipeline(ChunkPipeline):
 
     def __init__(self, model, tokenizer, task: str = "question-answering", **kwargs):
         if tokenizer is None or not getattr(tokenizer, "is_fast", False):
-            raise ValueError(
+            raise PipelineArgumentError(
                 "the question-answering pipeline needs a fast tokenizer (for character offsets); "
                 "load it with AutoTokenizer.from_pretrained(checkpoint) (the default is fast)"
             )
@@ -221,7 +230,7 @@ class QuestionAnsweringPipeline(ChunkPipeline):
             )
             top_k = topk
         if kwargs:
-            raise TypeError(
+            raise PipelineArgumentError(
                 f"unexpected argument(s) {sorted(kwargs)} for question answering; it takes question, "
                 "context, top_k, max_answer_len, handle_impossible_answer, doc_stride, max_seq_len, "
                 "max_question_len, align_to_words, padding, batch_size"
@@ -238,11 +247,15 @@ class QuestionAnsweringPipeline(ChunkPipeline):
         postprocess_params = {}
         if top_k is not None:
             if top_k < 1:
-                raise ValueError(f"top_k should be >= 1 (got {top_k})")
+                raise PipelineArgumentError(
+                    f"top_k should be >= 1 (got {top_k}), e.g. top_k=3 for the three best answers"
+                )
             postprocess_params["top_k"] = top_k
         if max_answer_len is not None:
             if max_answer_len < 1:
-                raise ValueError(f"max_answer_len should be >= 1 (got {max_answer_len})")
+                raise PipelineArgumentError(
+                    f"max_answer_len should be >= 1 token (got {max_answer_len}), e.g. max_answer_len=15"
+                )
             postprocess_params["max_answer_len"] = max_answer_len
         if handle_impossible_answer is not None:
             postprocess_params["handle_impossible_answer"] = handle_impossible_answer
@@ -259,8 +272,9 @@ class QuestionAnsweringPipeline(ChunkPipeline):
         if doc_stride is None:
             doc_stride = min(max_seq_len // 2, 128)
         if doc_stride > max_seq_len:
-            raise ValueError(
-                f"`doc_stride` ({doc_stride}) is larger than `max_seq_len` ({max_seq_len})"
+            raise PipelineArgumentError(
+                f"`doc_stride` ({doc_stride}) is larger than `max_seq_len` ({max_seq_len}): pass a "
+                "smaller doc_stride (the overlap between chunks of a long context)"
             )
 
         question_first = self.tokenizer.padding_side == "right"

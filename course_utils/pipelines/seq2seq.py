@@ -20,6 +20,8 @@ import enum
 from transformers import GenerationConfig
 from transformers.pipelines.base import Pipeline
 
+from course_utils.pipelines.errors import PipelineArgumentError
+
 __all__ = ["SummarizationPipeline", "Text2TextGenerationPipeline", "TranslationPipeline"]
 
 
@@ -47,7 +49,7 @@ class Text2TextGenerationPipeline(Pipeline):
 
     def __init__(self, model, tokenizer, task: str = "text2text-generation", **kwargs):
         if not getattr(model, "can_generate", lambda: False)():
-            raise ValueError(
+            raise PipelineArgumentError(
                 f"{type(model).__name__} cannot generate text; {task} needs a sequence-to-sequence "
                 "model loaded with AutoModelForSeq2SeqLM.from_pretrained(checkpoint)"
             )
@@ -113,12 +115,17 @@ class Text2TextGenerationPipeline(Pipeline):
         prefix = self.prefix if self.prefix is not None else ""
         if isinstance(inputs, list):
             if self.tokenizer.pad_token_id is None:
-                raise ValueError("the tokenizer needs a pad token to handle a batch of inputs")
+                raise PipelineArgumentError(
+                    "the tokenizer needs a pad token to handle a batch of inputs: set one "
+                    "(tokenizer.pad_token = tokenizer.eos_token) or pass the texts one by one"
+                )
             text, padding = [prefix + item for item in inputs], True
         elif isinstance(inputs, str):
             text, padding = prefix + inputs, False
         else:
-            raise TypeError(f"expected a string or a list of strings, got {type(inputs).__name__}")
+            raise PipelineArgumentError(
+                f"expected a string or a list of strings, got {type(inputs).__name__}"
+            )
         encoded = self.tokenizer(text, padding=padding, truncation=truncation, return_tensors="pt")
         encoded.pop("token_type_ids", None)  # produced by some tokenizers, refused by generate()
         return encoded
