@@ -65,7 +65,9 @@ def check_sentiment_by_hand(sentiment_by_hand):
     from transformers import pipeline
 
     tokenizer = loaders.tokenizer(SENTIMENT_MODEL)
-    model = loaders.sequence_classifier(SENTIMENT_MODEL)
+    model = (
+        loaders.sequence_classifier(SENTIMENT_MODEL).eval().to("cpu")
+    )  # as a learner may not leave it
     reference = pipeline("sentiment-analysis", model=model, tokenizer=tokenizer, device="cpu")
     want = reference(list(SENTENCES), batch_size=len(SENTENCES))
     with torch.no_grad():
