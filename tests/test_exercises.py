@@ -621,6 +621,14 @@ def test_a_check_that_cannot_run_says_so_instead_of_raising(monkeypatch):
     assert "go online once" in found.message
 
 
+def test_a_message_that_cannot_be_rendered_is_reported_not_raised(monkeypatch):
+    from course_utils.exercises import chapter3
+
+    monkeypatch.setitem(chapter3.TRAINING_STEPS.misconceptions, "one_epoch", Text("{x}", "{x}"))
+    found = verdict("3", "q5", 459)
+    assert found.status == "error" and "KeyError" in found.message
+
+
 def test_hints_come_in_steps_and_the_solution_only_when_asked(capsys):
     ex = exercises.chapter("1.2")
     ex.q1.check(attention_unscaled)

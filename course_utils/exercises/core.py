@@ -218,6 +218,13 @@ class BoundExercise:
             outcome = wrong("raised", error=_describe_error(raised.error))
         except Exception as err:  # the check itself failed (e.g. a model it needs is missing)
             outcome = Outcome("error", "check_failed", {"error": _describe_error(err)})
+        try:
+            return self._verdict(outcome)
+        except Exception as err:  # a message that cannot be rendered must not stop Run all
+            broken = Outcome("error", "check_failed", {"error": _describe_error(err)})
+            return self._verdict(broken)
+
+    def _verdict(self, outcome: Outcome) -> Verdict:
         body = self._text(outcome.key, **outcome.fields)
         if outcome.key in POINT_TO_HINTS:
             body += self._text("hint_pointer")

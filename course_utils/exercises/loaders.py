@@ -36,19 +36,19 @@ def quietly():
     from datasets.utils import logging as datasets_logging
     from transformers.utils import logging
 
-    bars = logging.is_progress_bar_enabled(), datasets_logging.is_progress_bar_enabled()
-    verbosity = logging.get_verbosity()
-    logging.disable_progress_bar()
-    datasets_logging.disable_progress_bar()
-    logging.set_verbosity_error()
+    libraries = (logging, datasets_logging)
+    bars = [library.is_progress_bar_enabled() for library in libraries]
+    verbosities = [library.get_verbosity() for library in libraries]
+    for library in libraries:
+        library.disable_progress_bar()
+        library.set_verbosity_error()
     try:
         yield
     finally:
-        logging.set_verbosity(verbosity)
-        if bars[0]:
-            logging.enable_progress_bar()
-        if bars[1]:
-            datasets_logging.enable_progress_bar()
+        for library, bar, verbosity in zip(libraries, bars, verbosities, strict=True):
+            library.set_verbosity(verbosity)
+            if bar:
+                library.enable_progress_bar()
 
 
 @functools.cache
