@@ -249,11 +249,8 @@ class BoundExercise:
         return render(text, self.lang, name=self.exercise.name, label=self.label)
 
     def __repr__(self) -> str:
-        how = (
-            f"ex.{self.label}.check({self.exercise.name})"
-            if self.exercise.answer == "function"
-            else f"ex.{self.label}.check(...)"
-        )
+        given = "..." if self.exercise.name == "answer" else self.exercise.name  # choice: a letter
+        how = f"ex.{self.label}.check({given})"
         return f"{self.label}: {self._say(self.exercise.title)} — {how}, .hint(), .solution()"
 
 
