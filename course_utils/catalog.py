@@ -321,7 +321,8 @@ ENTRIES: tuple[CatalogEntry, ...] = (
         notes="fine-tuned on MRPC in chapter 3",
         standin=StandinSpec(
             "minilm_bert",
-            note="the real pretrained all-MiniLM-L6-v2 BERT (same vocabulary), a smaller model",
+            note="the real pretrained all-MiniLM-L6-v2 BERT (same vocabulary), a smaller model with no "
+            "masked-LM head (fill-mask on it guesses at random)",
         ),
     ),
     CatalogEntry(

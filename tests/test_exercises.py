@@ -156,10 +156,10 @@ def _hub_says(status):
     from course_utils.hub.access import AccessResult
 
     def patch(monkeypatch):
-        from course_utils.hub import client
+        from course_utils.hub import access
 
         result = AccessResult("meta-llama/Meta-Llama-3-8B", status, "(message)", "url", False)
-        monkeypatch.setattr(client, "check_repo_access", lambda repo_id: result)
+        monkeypatch.setattr(access, "check_repo_access", lambda repo_id: result)
 
     return patch
 

@@ -73,8 +73,10 @@ def _notebook(folder: Path, name: str, cells) -> Path:
     return path
 
 
-def _md(text: str, slide_type: str | None = None):
+def _md(text: str, slide_type: str | None = None, notes: str | None = None):
     metadata = {"slideshow": {"slide_type": slide_type}} if slide_type else {}
+    if notes:  # speaker notes live in the cell's metadata, as in the chapters
+        metadata["course"] = {"speaker_notes": notes}
     return nbformat.v4.new_markdown_cell(text, metadata=metadata)
 
 
@@ -96,8 +98,7 @@ def _small_deck(folder: Path) -> Path:
             _code("# NBVAL_CHECK_OUTPUT\nprint('checked')", tags=["nbval-check-output"]),
             _code("print(round(0.1 + 0.2, 9) == 0.3)", slide_type="skip"),
             _md("### A detail\n\n![logo](https://example.org/logo.png)"),
-            _md("plain text stays on the same slide"),
-            _md("Say the second idea slowly.", slide_type="notes"),
+            _md("plain text stays on the same slide", notes="Say the second idea slowly."),
         ],
     )
 
@@ -142,8 +143,10 @@ def _chinese_deck(folder: Path) -> Path:
         "07_zh.ipynb",
         [
             _md(f"# {CHINESE_TITLE}\n\n自然语言处理（NLP）研究的是理解和生成人类语言。"),
-            _md("## 情感分析\n\n管道把一句话分成**积极**或**消极**两类。"),
-            _md("先问大家：谁用过 PyTorch？", slide_type="notes"),
+            _md(
+                "## 情感分析\n\n管道把一句话分成**积极**或**消极**两类。",
+                notes="先问大家：谁用过 PyTorch？",
+            ),
             _code('classifier("我一直在等一门这样的课程。")'),
         ],
     )
@@ -239,8 +242,19 @@ def test_export_leaves_test_scaffolding_out_and_keeps_notes(tmp_path):
     assert "checked" in text  # the tagged cell itself is shown, without its marker line
     notes = re.findall(r'<aside class="notes">(.*?)</aside>', text, re.S)
     assert notes and "Say the second idea slowly." in notes[0]
-    page = slides.export_notebook(deck, tmp_path, kind="html").output
-    assert "NBVAL" not in page.read_text()
+    page = slides.export_notebook(deck, tmp_path, kind="html").output.read_text()
+    assert "NBVAL" not in page
+    assert "Say the second idea slowly." not in page  # the learner's page has no presenter text
+
+
+def test_notes_kept_in_metadata_become_notes_cells_for_the_slides():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_md("## Idea", notes="Say it slowly."), _code("x = 1"), _md("text")]
+    nb.cells[0].id = "idea"
+    cells = slides.with_notes_cells(nb).cells
+    assert [c.source for c in cells] == ["## Idea", "Say it slowly.", "x = 1", "text"]
+    assert cells[1].metadata.slideshow.slide_type == "notes" and cells[1].id == "idea-notes"
+    assert len(nb.cells) == 3  # the notebook itself is not changed
 
 
 def test_escaped_dollars_stay_dollars_and_code_is_untouched():

@@ -5,6 +5,7 @@ the English one (checked here), so only the cells that the zh-CN edition alone h
 Chinese-text section at the end of each chapter — are executed again, all in one kernel.
 """
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,27 @@ def test_the_chinese_sections_run_and_match_their_stored_outputs(tmp_path):
         timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def _quick_start(readme: str, heading: str) -> str:
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    start = text.index(heading)
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_the_zh_readme_links_open_zh_notebooks():
+    text = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)\s]*\.ipynb)\)", text)
+    assert len(links) >= 10, links  # the quick start and the table (GitHub and Colab)
+    english = [link for link in links if "notebooks/zh-CN/" not in link]
+    assert not english, f"README.zh-CN.md links English notebooks: {english}"
+
+
+def test_the_zh_quick_start_sets_the_mirrors_before_the_first_command():
+    quick = _quick_start("README.zh-CN.md", "## 快速开始")
+    first_command = quick.index("python3 tasks.py")
+    for variable in ("HF_ENDPOINT", "PIP_INDEX_URL", "COURSE_TORCH_INDEX"):
+        assert f"export {variable}=" in quick[:first_command], f"{variable} comes too late"
+    assert "pip config list" in quick and "pip index versions torch" in quick  # how to check
+    first_notebook = re.search(r"\]\((notebooks/[^)]+\.ipynb)\)", quick).group(1)
+    assert first_notebook == "notebooks/zh-CN/00_setup.ipynb"

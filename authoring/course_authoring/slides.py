@@ -1,5 +1,9 @@
 """Export chapter notebooks as reveal.js slides or plain HTML that work with no network.
 
+Speaker notes live in a markdown cell's metadata (``metadata.course.speaker_notes``), so that
+learners never read presenter text as lesson text; the slides put them in reveal.js's speaker
+view (``<aside class="notes">``), and the HTML page leaves them out.
+
 nbconvert's templates load reveal.js, require.js, jQuery, MathJax and mermaid from CDNs. Here
 reveal.js and MathJax come from packages of the ``slides`` extra and are copied next to the
 exported file (:mod:`course_authoring.assets`); the CDN scripts are left out, local images are
@@ -203,6 +207,28 @@ def cell_errors(nb) -> list[str]:
     return found
 
 
+def with_notes_cells(nb):
+    """``nb`` with a notes cell (slide type ``notes``, which nbconvert turns into reveal.js's
+    ``<aside class="notes">``) after every cell whose ``metadata.course.speaker_notes`` holds
+    speaker notes. The notebooks keep notes in metadata so that no reader sees them as text."""
+    import nbformat
+
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        notes = cell.get("metadata", {}).get("course", {}).get("speaker_notes")
+        if notes:
+            aside = nbformat.v4.new_markdown_cell(
+                notes, metadata={"slideshow": {"slide_type": "notes"}}
+            )
+            if "id" in cell:
+                aside["id"] = f"{cell['id'][:58]}-notes"  # cell ids are unique in a notebook
+            cells.append(aside)
+    nb = copy.copy(nb)
+    nb.cells = cells
+    return nb
+
+
 def with_section_notes_first(nb):
     """``nb`` where every slide that opens a section shows the section's speaker notes: a
     ``slide`` cell with no notes cell before the next slide or sub-slide gets a copy of the
@@ -332,7 +358,10 @@ def export_notebook(
         raise SlidesError(f"unknown language {lang!r}: give one of {', '.join(LANGUAGES)}")
     path = Path(path)
     exporter = _exporter(kind, lang)
-    nb = with_slide_metadata(_read(path))
+    nb = _read(path)
+    if kind == "slides":
+        nb = with_notes_cells(nb)
+    nb = with_slide_metadata(nb)
     if execute:
         nb = _execute(nb, path)
     errors = cell_errors(nb) if execute else []

@@ -12,7 +12,7 @@ from course_utils import settings
 from course_utils.exercises.core import Exercise, NotYet, correct, wrong
 from course_utils.exercises.messages import Text
 from course_utils.exercises.questions import Choice, choice_question
-from course_utils.hub import client as hub
+from course_utils.hub import access
 
 GATED_REPO = "meta-llama/Meta-Llama-3-8B"
 
@@ -99,20 +99,20 @@ ex.{label}.check(hub_cache)
 
 
 def check_gated_access(answer):
-    access = hub.check_repo_access(GATED_REPO)
+    result = access.check_repo_access(GATED_REPO)
     if hasattr(answer, "status") and hasattr(answer, "ok"):
-        return wrong("whole_result", status=access.status)
+        return wrong("whole_result", status=result.status)
     if isinstance(answer, str):
-        return wrong("status_not_bool", status=access.status)
+        return wrong("status_not_bool", status=result.status)
     if not isinstance(answer, bool):
         raise NotYet("wrong_type", expected="True or False", got=type(answer).__name__)
-    if answer == access.ok:
-        return correct(answer=answer, status=access.status, message=access.message)
-    if access.status == "offline":
+    if answer == result.ok:
+        return correct(answer=answer, status=result.status, message=result.message)
+    if result.status == "offline":
         return wrong("offline_true")
-    if answer and access.status in ("not logged in", "no access"):
-        return wrong("exists_is_not_access", status=access.status, message=access.message)
-    return wrong("general", status=access.status, message=access.message)
+    if answer and result.status in ("not logged in", "no access"):
+        return wrong("exists_is_not_access", status=result.status, message=result.message)
+    return wrong("general", status=result.status, message=result.message)
 
 
 GATED_ACCESS = Exercise(

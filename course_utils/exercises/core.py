@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from course_utils.catalog import EDITIONS
 from course_utils.errors import CourseError, one_paragraph
 from course_utils.exercises.messages import CORE, Text, render
-from course_utils.settings import EDITIONS
 
 
 class ExerciseError(CourseError, ValueError):

@@ -112,7 +112,11 @@ def smollm2(folder: Path, entry: CatalogEntry) -> None:
         **ids,
     )
     model = LlamaForCausalLM(config)
-    model.generation_config = GenerationConfig(**ids)
+    # Random weights pick one token over and over; when it is a newline, a reply prints as dozens of
+    # blank lines. The stand-in never generates whitespace-only tokens, so its noise stays visible.
+    blank = [i for i in range(len(tokenizer)) if not tokenizer.decode([i]).strip()]
+    blank = [i for i in blank if i not in tokenizer.all_special_ids]
+    model.generation_config = GenerationConfig(**ids, suppress_tokens=blank)
     _save(model, folder)
 
 
