@@ -115,16 +115,20 @@ def _main_fingerprint() -> str:
     return fingerprint(ROOT / "pyproject.toml", ROOT / "authoring" / "pyproject.toml", CONSTRAINTS)
 
 
+def _stamp(env: Path) -> dict:
+    try:
+        return json.loads((env / ".course-setup").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def installed_set(env: Path | None = None) -> str | None:
     """The install set ``env`` (.venv) holds, if it is up to date with the project's files."""
     env = env or VENV
-    try:
-        stamp = json.loads((env / ".course-setup").read_text())
-    except (OSError, ValueError):
+    stamp = _stamp(env)
+    if stamp.get("fingerprint") != _main_fingerprint() or not bin_path(env, "python").exists():
         return None
-    if stamp.get("fingerprint") != _main_fingerprint() or stamp.get("set") not in INSTALL_SETS:
-        return None
-    return stamp["set"] if bin_path(env, "python").exists() else None
+    return stamp.get("set") if stamp.get("set") in INSTALL_SETS else None
 
 
 def _covers(have: str | None, want: str) -> bool:
@@ -153,8 +157,8 @@ def setup(wanted: str = "runtime") -> Path:
     if _covers(have, wanted):
         return python
     # An outdated .venv is brought up to date with the larger of the two sets.
-    stale = _stamped_set(VENV)
-    target = stale if _covers(stale, wanted) else wanted
+    stale = _stamp(VENV).get("set")
+    target = stale if stale in INSTALL_SETS and _covers(stale, wanted) else wanted
     pip = _new_env(VENV)
     authoring = ["-e", str(ROOT / "authoring")] if target == "dev" else []
     extras = INSTALL_SETS[target]
@@ -163,14 +167,6 @@ def setup(wanted: str = "runtime") -> Path:
     stamp = {"set": target, "fingerprint": _main_fingerprint()}
     (VENV / ".course-setup").write_text(json.dumps(stamp))
     return python
-
-
-def _stamped_set(env: Path) -> str | None:
-    try:
-        found = json.loads((env / ".course-setup").read_text()).get("set")
-    except (OSError, ValueError):
-        return None
-    return found if found in INSTALL_SETS else None
 
 
 def _tool_pins() -> list[str]:
