@@ -4,9 +4,9 @@ the menu, and then every cell has run, with no error output except the intended 
 `ModuleNotFoundError` or `command not found` from a `!` command.
 
 Heavy: as long as chapter 3 itself runs (300 s on the 2-core machine, 2026-12-02, where nbval's
-run of the same notebook took 368 s: the browser adds nothing measurable). The server runs on a copy of the
-notebook in a temporary folder, with its own Jupyter config, data and runtime folders, so the
-repository stays as it was (JupyterLab writes .ipynb_checkpoints and saves the notebook). The
+run of the same notebook took 368 s: the browser adds nothing measurable). The server runs on a
+copy of the notebook in a temporary folder, with its own Jupyter config, data and runtime
+folders, so the repository stays as it was (JupyterLab writes .ipynb_checkpoints and saves the notebook). The
 environment is the test session's (offline, a throwaway HF_HOME) without PYTHONPATH and without
 .venv on PATH: whatever the `!` commands find, tasks.py put there.
 """
