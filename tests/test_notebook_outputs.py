@@ -35,15 +35,12 @@ OFFLINE_LABELS = {
 }
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-# The first code cell of every notebook (/tmp/team/COLAB_CELL.md), with the repository URL
-# filled in from pyproject.toml.
-COLAB_CELL = """\
-# Google Colab only: install the course's helpers (Colab keeps its own CUDA PyTorch).
-# Anywhere else this cell does nothing: follow the README's setup instead.
-import sys
-
-if "google.colab" in sys.modules:
-    %pip install -q "course-utils @ git+{url}\""""
+# The first code cell of every notebook, as docs/setup.md ("In Google Colab") shows it; the
+# repository it installs from is pyproject.toml's.
+SETUP_DOC = ROOT / "docs" / "setup.md"
+COLAB_CELL = re.search(
+    r"```python\n(# Google Colab only:.*?)\n```", SETUP_DOC.read_text(encoding="utf-8"), re.S
+).group(1)
 
 # Calls whose result depends on the weights (or that train them). Tokenizer, config and
 # processor loads are not weight loads.
@@ -223,13 +220,16 @@ def test_no_token_or_trust_remote_code(path):
 @per_notebook
 def test_first_code_cell_is_the_colab_cell(path):
     nb = read(path)
-    expected = COLAB_CELL.format(url=repository_url())
+    expected = COLAB_CELL
+    assert f'"course-utils @ git+{repository_url()}"' in expected, (
+        "docs/setup.md's Colab cell installs from another repository than pyproject's"
+    )
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), (
         "a notebook starts with its title cell"
     )
     first = nb.cells[1]
     assert first.cell_type == "code" and first.source == expected, (
-        "the cell after the title must be the Colab cell of /tmp/team/COLAB_CELL.md, "
+        "the cell after the title must be the Colab cell that docs/setup.md shows, "
         f"installing from pyproject's Repository URL:\n{expected}"
     )
     assert first.metadata.get("slideshow", {}).get("slide_type") == "skip"

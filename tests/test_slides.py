@@ -364,19 +364,25 @@ def test_cli_bad_input_is_one_line(args, reason, tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith(f"course {args[0]}:") and reason in err[0]
 
 
-@pytest.mark.parametrize("package", ["sphinx_revealjs", "jupyter_server_mathjax"])
-def test_missing_asset_package_is_one_clear_line(package, monkeypatch, tmp_path, capsys):
+def test_missing_mathjax_package_is_one_clear_line(monkeypatch, tmp_path, capsys):
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util,
         "find_spec",
-        lambda name, *a: None if name == package else real_find_spec(name, *a),
+        lambda name, *a: None if name == "jupyter_server_mathjax" else real_find_spec(name, *a),
     )
     assert main(["slides", str(_small_deck(tmp_path)), "--output", str(tmp_path / "s")]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
-    assert package in line and "course-utils[slides]" in line and "slides` extra" in line
+    assert "jupyter_server_mathjax not found" in line and "pip install -e ./authoring" in line
+
+
+def test_missing_vendored_reveal_is_one_clear_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(slide_assets, "VENDOR_DIR", tmp_path / "nothing-here")
+    assert main(["slides", str(_small_deck(tmp_path)), "--output", str(tmp_path / "s")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "reveal.js is missing" in line and "python3 tasks.py setup --dev" in line
 
 
 def test_cli_output_that_is_a_file_is_refused(tmp_path, capsys):

@@ -1,19 +1,24 @@
 """What an exported slide deck or page loads, all from files next to it (no CDN, no network).
 
-- reveal.js, from the ``sphinx-revealjs`` package, copied to ``OUTPUT/reveal.js``;
+- reveal.js 5.2.1, vendored in ``course_authoring/vendor/reveal.js`` (MIT; where it came from
+  and what was left out: ``vendor/README.md``), copied to ``OUTPUT/reveal.js``;
 - MathJax 2, from the ``jupyter-server-mathjax`` package, copied to ``OUTPUT/mathjax``: formulas
   in markdown (``$...$``, ``$$...$$``) are typeset in the browser with its STIX web fonts;
 - the course's own style sheet and the script that fits every slide into the screen
-  (``authoring/course_authoring/data/slides/``), written into the exported file itself.
+  (``course_authoring/data/slides/``), written into the exported file itself.
 
-Both packages come with the course's ``slides`` extra. Only the files that are used are copied.
+Each asset folder is built under a temporary name and renamed into place only when complete,
+with a manifest of its files written last; a later export trusts a folder only when its manifest
+matches the source and every file listed is there, whole. So an export killed mid-copy costs a
+copy next time, never a deck with half of MathJax.
 """
 
 from __future__ import annotations
 
-import filecmp
 import importlib.util
+import json
 import shutil
+import tempfile
 from pathlib import Path
 
 from course_utils.errors import CourseError
@@ -28,14 +33,7 @@ SLIDE_WIDTH, SLIDE_HEIGHT = 1280, 720
 # left too tall (and the browser test names it): its notebook cell should be split instead.
 MIN_FIT_SCALE = 0.6
 
-_REVEAL_FILES = (
-    "LICENSE",
-    "dist/reveal.css",
-    "dist/reveal.js",
-    f"dist/theme/{REVEAL_THEME}.css",
-    "dist/theme/fonts/source-sans-pro",
-    "plugin/notes",
-)
+VENDOR_DIR = Path(__file__).resolve().parent / "vendor"
 # MathJax 2.7 with the TeX input, HTML-CSS output and its STIX web fonts; the accessibility
 # extensions, the SVG output, MathML input and the translations of its menus stay behind.
 _MATHJAX_FILES = (
@@ -49,41 +47,39 @@ _MATHJAX_FILES = (
     "jax/output/HTML-CSS",
     "fonts/HTML-CSS/STIX-Web/woff",
 )
-_SKIPPED = shutil.ignore_patterns("*.map", "*.esm.js", "a11y", "MathML")
+_MATHJAX_SKIPPED = ("a11y", "MathML")
 MATHJAX_URL = f"{MATHJAX_DIRNAME}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+MANIFEST_NAME = ".course-assets.json"
+_PARTIAL = ".partial-"  # in the name of a folder still being copied
 _COURSE_FILES = Path(__file__).resolve().parent / "data" / "slides"
+_REINSTALL = "run `python3 tasks.py setup --dev` (or `pip install -e ./authoring`)"
 
 
 class SlidesError(CourseError, RuntimeError):
     """Export cannot go on; the message says what to do next."""
 
 
-def _installed_folder(package: str, *inside: str) -> Path:
-    """A folder inside an installed package, found without importing the package (importing
-    sphinx_revealjs would import Sphinx for nothing)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise SlidesError(
-            f"{package} not found: the slides need the course's `slides` extra (reveal.js and "
-            'MathJax come inside its packages): run `pip install "course-utils[slides]"`, or '
-            '`pip install -e ".[slides]"` in the course repository'
-        )
-    return Path(list(spec.submodule_search_locations)[0]).joinpath(*inside)
-
-
 def reveal_source() -> Path:
-    """The reveal.js folder shipped inside the sphinx-revealjs package."""
-    folder = _installed_folder("sphinx_revealjs", "_static", "revealjs")
+    """The vendored reveal.js folder inside this package."""
+    folder = VENDOR_DIR / REVEAL_DIRNAME
     if not (folder / "dist" / "reveal.js").is_file():
         raise SlidesError(
-            f"sphinx-revealjs is installed but {folder} has no dist/reveal.js; reinstall it"
+            f"reveal.js is missing from the authoring tools ({folder} has no dist/reveal.js): "
+            f"reinstall them: {_REINSTALL}"
         )
     return folder
 
 
 def mathjax_source() -> Path:
-    """The MathJax 2 folder shipped inside the jupyter-server-mathjax package."""
-    folder = _installed_folder("jupyter_server_mathjax", "static")
+    """The MathJax 2 folder shipped inside the jupyter-server-mathjax package (found without
+    importing it, which would import Jupyter Server for nothing)."""
+    spec = importlib.util.find_spec("jupyter_server_mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        raise SlidesError(
+            "jupyter_server_mathjax not found: the slides take MathJax from that package, "
+            f"which comes with the authoring tools: {_REINSTALL}"
+        )
+    folder = Path(list(spec.submodule_search_locations)[0]) / "static"
     if not (folder / "MathJax.js").is_file():
         raise SlidesError(
             f"jupyter-server-mathjax is installed but {folder} has no MathJax.js; reinstall it"
@@ -91,30 +87,71 @@ def mathjax_source() -> Path:
     return folder
 
 
-def _copy(source: Path, names: tuple[str, ...], target: Path) -> Path:
+def _listing(source: Path, names: tuple[str, ...], skipped: tuple[str, ...]) -> dict[str, int]:
+    """Every file to copy, relative to ``source``, with its size."""
+    files = {}
     for name in names:
-        src, dst = source / name, target / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, dst, dirs_exist_ok=True, ignore=_SKIPPED)
-        elif src.is_file() and not (dst.is_file() and filecmp.cmp(src, dst, shallow=True)):
-            shutil.copy2(src, dst)
+        top = source / name
+        for path in sorted(top.rglob("*")) if top.is_dir() else [top]:
+            relative = path.relative_to(source)
+            if path.is_file() and not path.name.endswith((".map", ".esm.js")):
+                if not set(skipped) & set(relative.parts):
+                    files[relative.as_posix()] = path.stat().st_size
+    return files
+
+
+def is_complete(target: Path, files: dict[str, int]) -> bool:
+    """True when ``target`` holds a manifest equal to ``files`` and every file it lists, whole."""
+    try:
+        recorded = json.loads((target / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if recorded != files:
+        return False
+    for name, size in files.items():
+        path = target / name
+        if not path.is_file() or path.stat().st_size != size:
+            return False
+    return True
+
+
+def _install(source: Path, names: tuple[str, ...], target: Path, skipped=()) -> Path:
+    """Copy ``names`` from ``source`` to ``target`` unless a complete copy is already there."""
+    files = _listing(source, names, skipped)
+    if is_complete(target, files):
+        return target  # already there (an export of several chapters copies it once)
+    parent = target.parent
+    for leftover in parent.glob(f".{target.name}{_PARTIAL}*"):
+        shutil.rmtree(leftover, ignore_errors=True)  # an earlier export killed mid-copy
+    building = Path(tempfile.mkdtemp(prefix=f".{target.name}{_PARTIAL}", dir=parent))
+    try:
+        for name in files:
+            (building / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / name, building / name)
+        manifest = json.dumps(files, indent=0, sort_keys=True)
+        (building / MANIFEST_NAME).write_text(manifest, encoding="utf-8")
+        # An incomplete or outdated copy moves aside, then the new one takes its name.
+        if target.exists():
+            stale = Path(tempfile.mkdtemp(prefix=f".{target.name}{_PARTIAL}old-", dir=parent))
+            target.rename(stale / target.name)
+            shutil.rmtree(stale, ignore_errors=True)
+        building.rename(target)
+    finally:
+        if building.exists():
+            shutil.rmtree(building, ignore_errors=True)
     return target
 
 
 def copy_reveal(output_dir: Path) -> Path:
-    """Copy the reveal.js files the slides use into ``output_dir/reveal.js``."""
-    return _copy(reveal_source(), _REVEAL_FILES, output_dir / REVEAL_DIRNAME)
+    """Copy the vendored reveal.js into ``output_dir/reveal.js``."""
+    return _install(reveal_source(), ("LICENSE", "dist", "plugin"), output_dir / REVEAL_DIRNAME)
 
 
 def copy_mathjax(output_dir: Path) -> Path:
     """Copy the MathJax files that typeset TeX into ``output_dir/mathjax``."""
-    target = output_dir / MATHJAX_DIRNAME
-    source = mathjax_source()
-    marker = target / "MathJax.js"
-    if marker.is_file() and filecmp.cmp(source / "MathJax.js", marker, shallow=True):
-        return target  # already there (an export of several chapters copies it once)
-    return _copy(source, _MATHJAX_FILES, target)
+    return _install(
+        mathjax_source(), _MATHJAX_FILES, output_dir / MATHJAX_DIRNAME, _MATHJAX_SKIPPED
+    )
 
 
 def course_file(name: str) -> str:

@@ -296,8 +296,8 @@ def _exporter(kind: str, lang: str):
         from nbconvert import HTMLExporter, SlidesExporter
     except ImportError:
         raise SlidesError(
-            "nbconvert is missing: the slides need the course's `slides` extra: run "
-            '`pip install "course-utils[slides]"`'
+            "nbconvert is missing: the slides need the authoring tools' requirements: run "
+            "`python3 tasks.py setup --dev` (or `pip install -e ./authoring`)"
         ) from None
     if kind == "slides":
         return SlidesExporter(
