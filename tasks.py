@@ -92,15 +92,23 @@ def has_nvidia_gpu() -> bool:
     return shutil.which("nvidia-smi") is not None
 
 
+def torch_cpu_index() -> str:
+    """Where the CPU build of PyTorch comes from: $COURSE_TORCH_INDEX (a mirror of
+    download.pytorch.org/whl/cpu, e.g. in mainland China), else the official index."""
+    return os.environ.get("COURSE_TORCH_INDEX", "").strip() or TORCH_CPU_INDEX
+
+
 def install_torch(pip: list[str]) -> None:
     """The tested PyTorch, the right build for this machine."""
     torch = pinned("torch")
     if platform.system() == "Linux" and not has_nvidia_gpu():
-        # CPU build; if download.pytorch.org is unreachable, pip's own configuration decides.
-        cpu = [*pip, "install", "--retries", "1", "--timeout", "20", torch]
-        if subprocess.run([*cpu, "--index-url", TORCH_CPU_INDEX]).returncode == 0:
+        # CPU build; if the index is unreachable, pip's own configuration decides.
+        index = torch_cpu_index()
+        cpu = [*pip, "install", "--retries", "1", "--timeout", "20", torch, "--index-url", index]
+        print(f"$ {' '.join(cpu)}", flush=True)
+        if subprocess.run(cpu).returncode == 0:
             return
-        print("tasks.py: the PyTorch CPU index did not answer; trying the default index")
+        print(f"tasks.py: the PyTorch index {index} did not answer; trying pip's default index")
     run(*pip, "install", torch)
 
 

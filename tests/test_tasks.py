@@ -171,3 +171,32 @@ def test_the_minimum_environment_is_checked_against_its_pins(tmp_path):
     pins.write_text("pytest==0.0.1\n")
     with pytest.raises(SystemExit, match=r"pytest.*" + re.escape(installed.__version__)):
         tasks._check_versions(Path(sys.executable), pins)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, tasks.TORCH_CPU_INDEX),
+        ("", tasks.TORCH_CPU_INDEX),
+        (" https://mirror.example/pytorch/whl/cpu ", "https://mirror.example/pytorch/whl/cpu"),
+    ],
+)
+def test_the_pytorch_index_can_be_a_mirror(monkeypatch, capsys, value, expected):
+    """COURSE_TORCH_INDEX (the zh-CN README's mirror) is where the CPU build comes from, and the
+    command is printed, so a learner can see which index was asked."""
+    if value is None:
+        monkeypatch.delenv("COURSE_TORCH_INDEX", raising=False)
+    else:
+        monkeypatch.setenv("COURSE_TORCH_INDEX", value)
+    monkeypatch.setattr(tasks.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(tasks, "has_nvidia_gpu", lambda: False)
+    asked = []
+    monkeypatch.setattr(
+        tasks.subprocess,
+        "run",
+        lambda command, **kwargs: asked.append(command) or subprocess.CompletedProcess(command, 0),
+    )
+    tasks.install_torch(["python", "-m", "pip"])
+    [command] = asked
+    assert command[command.index("--index-url") + 1] == expected
+    assert f"--index-url {expected}" in capsys.readouterr().out
