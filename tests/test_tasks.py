@@ -200,3 +200,13 @@ def test_the_pytorch_index_can_be_a_mirror(monkeypatch, capsys, value, expected)
     [command] = asked
     assert command[command.index("--index-url") + 1] == expected
     assert f"--index-url {expected}" in capsys.readouterr().out
+
+
+def test_jupyterlab_saves_widget_state_so_reopened_progress_bars_display(fake_venv):
+    overrides = tasks.VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    overrides.parent.mkdir(parents=True)
+    overrides.write_text('{"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}')
+    tasks.setup("notebooks")
+    settings = json.loads(overrides.read_text())
+    assert settings["@jupyter-widgets/jupyterlab-manager:plugin"] == {"saveState": True}
+    assert settings["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
