@@ -35,14 +35,15 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 @dataclass
 class Reply:
     """One HTTP answer. ``trickle``: seconds between bytes of the whole answer (status line
-    included); ``trickle_body``: the same for the body only; ``send_bytes``: how much of the
-    body to send before closing (a truncated answer)."""
+    included); ``trickle_body``: the same for the body only, ``chunk`` bytes at a time;
+    ``send_bytes``: how much of the body to send before closing (a truncated answer)."""
 
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     trickle: float | None = None
     trickle_body: float | None = None
+    chunk: int = 1
     send_bytes: int | None = None
 
 
@@ -109,15 +110,15 @@ class FakeServer:
             return
         conn.sendall(head.encode())
         if reply.trickle_body is not None:
-            self._trickle(conn, body, reply.trickle_body)
+            self._trickle(conn, body, reply.trickle_body, reply.chunk)
         else:
             conn.sendall(body)
 
-    def _trickle(self, conn: socket.socket, data: bytes, interval: float) -> None:
-        for i in range(len(data)):
+    def _trickle(self, conn: socket.socket, data: bytes, interval: float, chunk: int = 1) -> None:
+        for i in range(0, len(data), chunk):
             if self._stop.wait(interval):
                 return
-            conn.sendall(data[i : i + 1])
+            conn.sendall(data[i : i + chunk])
 
 
 @contextlib.contextmanager
@@ -196,8 +197,9 @@ class ModelRepoHub:
     """One model repository served as the Hub serves it, from ``files`` (name -> bytes).
 
     Downloads (GET of a file under ``/resolve/``) of the names in ``truncate`` stop after half
-    the bytes; those in ``trickle_files`` send a byte every ``interval`` seconds. HEAD answers
-    (the metadata the libraries ask first) are always complete and quick.
+    the bytes; those in ``trickle_files`` send ``chunk`` bytes every ``interval`` seconds; those
+    in ``limited`` get HTTP 429 with ``Retry-After: 30``. HEAD answers (the metadata the
+    libraries ask first) are always complete and quick.
     """
 
     def __init__(
@@ -207,10 +209,13 @@ class ModelRepoHub:
         truncate: tuple[str, ...] = (),
         trickle_files: tuple[str, ...] = (),
         interval: float = 0.1,
+        chunk: int = 1,
+        limited: tuple[str, ...] = (),
         lifetime: float = LIFETIME_S,
     ):
         self.repo_id, self.files = repo_id, files
-        self.truncate, self.trickle_files, self.interval = truncate, trickle_files, interval
+        self.truncate, self.trickle_files, self.limited = truncate, trickle_files, limited
+        self.interval, self.chunk = interval, chunk
         self._server = FakeServer(self.respond, lifetime)
         self.url = self._server.url
         self.requests = self._server.requests
@@ -250,7 +255,9 @@ class ModelRepoHub:
                 if method == "GET" and name in self.truncate:
                     reply.send_bytes = len(data) // 2
                 if method == "GET" and name in self.trickle_files:
-                    reply.trickle_body = self.interval
+                    reply.trickle_body, reply.chunk = self.interval, self.chunk
+                if method == "GET" and name in self.limited:
+                    return Reply(429, {"Retry-After": "30"}, b'{"error": "rate limited"}')
                 return reply
         error = {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": COMMIT}
         if not path.startswith((api, f"/{self.repo_id}/")):

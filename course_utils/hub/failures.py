@@ -222,24 +222,27 @@ def refused_pickle(err: BaseException, repo_id: str) -> UnsafeWeightsError | Non
     """Weights that torch's ``weights_only`` loader refused: a pickle holding more than tensors
     (which could run code when loaded), so nothing in it ran; ``None`` for anything else."""
     import pickle
+    import re
 
     text = str(err)
     if not (isinstance(err, pickle.UnpicklingError) and "Weights only load failed" in text):
         return None
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    found = next(
-        (
-            line
-            for line in lines
-            if line.startswith(("Unsupported", "Trying to load unsupported", "Unsupported global"))
-        ),
-        "it holds objects other than tensors",
-    )
+    called = re.search(r"unsupported GLOBAL (\S+?)\.? whose", text)
+    operand = re.search(r"Unsupported operand (\d+)", text)
+    if called:
+        why = f"it asks to call {called[1]}, which is code, not a tensor"
+    elif operand:
+        why = (
+            f"it uses a pickle instruction the safe loader does not accept (operand "
+            f"{operand[1]}, which torch.save never writes)"
+        )
+    else:
+        why = "it holds objects other than tensors"
     return UnsafeWeightsError(
-        f"the weights of {repo_id} were refused, and nothing in them ran: its only weights are "
-        f"a pickled file (pytorch_model.bin) that torch's safe loader could not read as tensors "
-        f"({found}). A pickle can run any code when it is loaded, so it is never loaded any "
-        "other way here. Use a checkpoint that has safetensors weights (model.safetensors), or "
-        "ask its authors to publish them; load it with weights_only=False only if you trust its "
-        "authors completely"
+        f"the weights of {repo_id} were refused as a possibly unsafe pickle, and nothing in them "
+        "ran: its only weights are a pickled file (pytorch_model.bin), and torch's safe loader "
+        f"(weights_only) stopped because {why}. Loading a pickle can run any code on your "
+        "machine, so the course never loads one any other way. Use a checkpoint that has "
+        "safetensors weights (model.safetensors), or ask its authors to publish them; load this "
+        "one with weights_only=False only if you trust its authors completely"
     )
