@@ -25,6 +25,7 @@ from course_utils.models.device import accelerator_memory, device_name, pick_dev
 from course_utils.paths import folder_size
 
 HUB_CHECK_SECONDS = 3.0
+UNUSABLE = "NOT usable"  # the Hub row's verdict for an HF_ENDPOINT nothing can be sent to
 LIBRARIES = (
     "torch",
     "transformers",
@@ -73,7 +74,9 @@ class EnvironmentReport(RowsReport):
             if self.gpu_total_bytes is not None
             else "none"
         )
-        if self.offline:
+        if self.hub_verdict == UNUSABLE:  # the libraries cannot work with it, offline either
+            hub_state = f"{self.hub_endpoint!r} {UNUSABLE} ({self.hub_detail})"
+        elif self.offline:
             hub_state = "not checked (HF_HUB_OFFLINE=1: stand-ins are used)"
         elif self.hub_reachable is None:
             hub_state = f"{self.hub_endpoint} (not checked)"
@@ -148,7 +151,7 @@ def environment_report(check_hub: bool = True) -> EnvironmentReport:
     reachable = None if probe is None else probe.reachable
     verdict, detail, what_to_do = _hub_verdict(probe)
     if broken is not None:
-        reachable, verdict, what_to_do = False, "NOT usable", str(broken)
+        reachable, verdict, what_to_do = False, UNUSABLE, str(broken)
         detail = "HF_ENDPOINT is not a valid address"
         token_present, user = False, None
     else:
@@ -247,13 +250,13 @@ def advice(report: EnvironmentReport) -> list[str]:
             f"agrees with them. To work offline, write exactly {name}=1 (before Python or "
             f"Jupyter starts); to be online, unset {name}."
         )
-    if report.offline:
+    if report.hub_reachable is False and report.hub_advice:  # an unusable HF_ENDPOINT too
+        tips.append(report.hub_advice[0].upper() + report.hub_advice[1:] + ".")
+    elif report.offline:
         tips.append(
             "Offline: notebooks use the real checkpoint where it is cached, otherwise a small local "
             "stand-in (their outputs are not the real model's). Unset HF_HUB_OFFLINE to use the Hub."
         )
-    elif report.hub_reachable is False and report.hub_advice:
-        tips.append(report.hub_advice[0].upper() + report.hub_advice[1:] + ".")
     elif report.hub_reachable is False:
         tips.append(
             f"The Hub at {report.hub_endpoint} is not reachable ({report.hub_detail}): check "

@@ -216,6 +216,27 @@ def test_a_learners_own_client_factory_is_left_alone():
         huggingface_hub.set_client_factory(_http.default_client_factory)
 
 
+def test_the_course_transport_honours_the_proxy_settings(online_at, monkeypatch):
+    """Learners behind a proxy: HTTP(S)_PROXY and NO_PROXY work inside a course call as they
+    do in huggingface_hub's own client (a forward proxy gets the absolute URL)."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "NO_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+    def forward(method, url):  # what a proxy answers when the Hub behind it answers
+        return fake_hubs.Reply(200, {"X-Repo-Commit": fake_hubs.COMMIT, "ETag": '"e"'})
+
+    with fake_hubs.serving(forward) as proxy:
+        online_at("http://hub.invalid")
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        assert hub.probe().reachable
+        assert proxy.requests == [
+            ("HEAD", "http://hub.invalid/openai-community/gpt2/resolve/main/config.json")
+        ]
+        monkeypatch.setenv("NO_PROXY", "hub.invalid")
+        assert not hub.probe().answered  # sent directly: hub.invalid does not exist
+        assert len(proxy.requests) == 1
+
+
 # --- items 4 and 8: something answers, but not as a Hub does --------------------------------
 
 NOT_HUBS = {
@@ -437,7 +458,7 @@ try:
 except Exception as err:
     resolved = type(err).__name__ + ": " + str(err)
 print(json.dumps({"resolve": resolved, "prefetch": command("prefetch", "3"),
-                  "doctor": command("doctor")}))
+                  "estimate": command("estimate", "distilgpt2"), "doctor": command("doctor")}))
 """
 
 
@@ -464,8 +485,9 @@ def test_an_unusable_hf_endpoint_is_reported_by_every_entry_point(value, hint, t
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["resolve"].startswith(f"InvalidEndpointError: HF_ENDPOINT={value!r} cannot be used")
     assert hint in seen["resolve"] and "restart Python" in seen["resolve"]
-    assert seen["prefetch"]["code"] == 2
-    assert hint in one_paragraph(seen["prefetch"]["err"])
+    for name in ("prefetch", "estimate"):  # every subcommand but doctor: one paragraph
+        assert seen[name]["code"] == 2
+        assert hint in one_paragraph(seen[name]["err"])
     assert seen["doctor"]["code"] == 1 and "NOT usable" in seen["doctor"]["out"]
     assert hint in seen["doctor"]["out"]
 
