@@ -11,8 +11,9 @@
 | ``COURSE_ALLOW_TOO_LARGE`` | load models the memory check refuses |
 | ``COURSE_CACHE`` | where stand-ins are built (default ``~/.cache/hf-course``) |
 | ``COURSE_DEVICE`` | the device to use (``cuda``, ``cuda:1``, ``mps``, ``xpu``, ``cpu``) |
-| ``COURSE_HUB_TIMEOUT`` | seconds to wait for one answer from the Hub (default: huggingface_hub's
-  ``HF_HUB_ETAG_TIMEOUT``, itself 10 by default; ``HF_HUB_DOWNLOAD_TIMEOUT`` bounds downloads) |
+| ``COURSE_HUB_TIMEOUT`` | seconds one whole answer from the Hub may take, in all (default:
+  huggingface_hub's ``HF_HUB_ETAG_TIMEOUT``, itself 10 by default); a file download instead must
+  keep a minimum rate (:mod:`course_utils.hub.transport`) |
 
 Switches accept ``1``, ``true``, ``yes`` and ``on`` (any case); anything else is off.
 """

@@ -35,7 +35,9 @@ from course_utils.cli import prefetch as prefetch_cli
 from course_utils.hub import client as hub
 from course_utils.hub import transport
 
-HANG_LIMIT_S = 60
+pytest_plugins = ["online_fixtures"]  # the olah mirror, for the one test of a Hub that works
+
+HANG_LIMIT_S = 120
 FAST_S = 15.0  # far below the minutes these took before; imports (torch...) take seconds
 
 
@@ -318,9 +320,11 @@ def test_a_rate_limited_hub_says_so_and_how_long_to_wait(online_at, monkeypatch,
             assert "is rate-limiting this machine (HTTP 429" in str(err.value)
             assert "wait 30 s" in str(err.value) and "hf auth login" in str(err.value)
         assert main(["prefetch", "3"]) == 2
+        access = course_utils.check_repo_access("openai-community/gpt2")
         seconds = time.monotonic() - start
     line = one_paragraph(capsys.readouterr().err)
     assert "rate-limiting" in line and "wait 30 s" in line
+    assert access.status == "error" and "wait 30 s" in access.message
     assert "Couldn't find any data file" not in line
     assert seconds < FAST_S, seconds  # not huggingface_hub's 5 x 31 s of waiting
 
@@ -564,3 +568,39 @@ def test_weights_that_are_a_malicious_pickle_are_refused_and_said_so(tmp_path, p
     assert text.startswith("the weights of someone/evil were refused as a possibly unsafe pickle")
     assert why in text and "safetensors" in text and "nothing in them ran" in text
     assert "please file an issue" not in text
+
+
+# --- a Hub that works: the limits change nothing ---------------------------------------------
+
+
+def test_real_downloads_through_the_course_transport_are_unchanged(hub_online_env):
+    """transformers' pipeline and 🤗 Datasets' load_dataset, inside hub.deadlines(), download
+    everything from the local olah mirror (tests/hub_mirror.py) as they do without it: what
+    pipeline() and load_mrpc() get once their call sites use the limits."""
+    from hub_mirror import run_online
+
+    done = run_online(
+        """
+        import transformers
+        from datasets import load_dataset
+        from huggingface_hub.utils import get_session
+
+        from course_utils.hub import client as hub
+        from course_utils.hub import transport
+
+        with hub.deadlines():
+            assert isinstance(get_session()._transport, transport.DeadlineTransport)
+            classifier = transformers.pipeline(
+                "sentiment-analysis",
+                model="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+                device="cpu",
+            )
+            mrpc = load_dataset("nyu-mll/glue", "mrpc")
+        print("label:", classifier("What a wonderful course.")[0]["label"])
+        print("rows:", mrpc["train"].num_rows)
+        """,
+        hub_online_env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "label: " in done.stdout and "rows: " in done.stdout, done.stdout

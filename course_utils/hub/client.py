@@ -70,7 +70,7 @@ from course_utils.hub.failures import (  # noqa: F401
 PROBE_REPO = "openai-community/gpt2"  # any public repository answers a reachability probe
 _PROBE_FILE = {"model": "config.json", "dataset": "README.md"}
 # Headers only a Hub (or a mirror answering like one) sends; huggingface_hub needs them.
-HUB_HEADERS = ("x-repo-commit", "x-error-code", "x-linked-etag", "x-linked-size", "x-request-id")
+HUB_HEADERS = ("x-repo-commit", "x-error-code", "x-linked-etag", "x-linked-size")
 PROBE_REDIRECTS = 5
 REPO_TYPES = ("model", "dataset", "space")
 
@@ -219,6 +219,8 @@ def api_problem(timeout: float | None = None) -> str | None:
 
     from huggingface_hub.utils import get_session
 
+    from course_utils.hub import transport
+
     url = f"{endpoint()}/api/models/{PROBE_REPO}/revision/main"
     seconds = request_timeout(timeout)
     try:
@@ -228,6 +230,8 @@ def api_problem(timeout: float | None = None) -> str | None:
     except json.JSONDecodeError as err:
         sample = " ".join(err.doc[:40].split())
         return f"answered its API with something that is not JSON, starting {sample!r}"
+    except transport.RateLimitedError:
+        return None  # a Hub may say that too
     except Exception as err:
         if not is_network_error(err):
             raise
