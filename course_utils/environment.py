@@ -6,6 +6,7 @@ online, the account name it belongs to.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import shutil
@@ -24,6 +25,7 @@ from course_utils.models.device import accelerator_memory, device_name, pick_dev
 from course_utils.paths import folder_size
 
 HUB_CHECK_SECONDS = 3.0
+UNUSABLE = "NOT usable"  # the Hub row's verdict for an HF_ENDPOINT nothing can be sent to
 LIBRARIES = (
     "torch",
     "transformers",
@@ -62,6 +64,9 @@ class EnvironmentReport(RowsReport):
     token_present: bool
     notes: list[str] = field(default_factory=list)
     hub_detail: str = ""  # how the Hub answered, or what happened instead, and how fast
+    hub_verdict: str = ""  # "reachable", "NOT reachable", "NOT a Hub", "rate-limited"...
+    hub_advice: str = ""  # what to do about it, when it is not reachable
+    ignored_offline: tuple[str, str] | None = None  # (variable, value) the libraries ignore
 
     def rows(self) -> list[tuple[str, str]]:
         gpu = (
@@ -69,14 +74,19 @@ class EnvironmentReport(RowsReport):
             if self.gpu_total_bytes is not None
             else "none"
         )
-        if self.offline:
+        if self.hub_verdict == UNUSABLE:  # the libraries cannot work with it, offline either
+            hub_state = f"{self.hub_endpoint!r} {UNUSABLE} ({self.hub_detail})"
+        elif self.offline:
             hub_state = "not checked (HF_HUB_OFFLINE=1: stand-ins are used)"
         elif self.hub_reachable is None:
             hub_state = f"{self.hub_endpoint} (not checked)"
         else:
-            state = "reachable" if self.hub_reachable else "NOT reachable"
+            state = self.hub_verdict or ("reachable" if self.hub_reachable else "NOT reachable")
             detail = f" ({self.hub_detail})" if self.hub_detail else ""
             hub_state = f"{self.hub_endpoint} {state}{detail}"
+        if self.ignored_offline is not None:
+            name, value = self.ignored_offline
+            hub_state += f"; {name}={value!r} is ignored (online)"
         if self.logged_in_as:
             login = self.logged_in_as
         elif self.token_present:
@@ -126,11 +136,26 @@ def environment_report(check_hub: bool = True) -> EnvironmentReport:
     while not disk_probe.exists() and disk_probe != disk_probe.parent:
         disk_probe = disk_probe.parent
     offline = policy.offline_mode()
-    probe = None
-    if not offline and check_hub:
-        probe = hub.probe(timeout=min(HUB_CHECK_SECONDS, hub.request_timeout()))
-    reachable = None if probe is None else probe.answered
-    token_present, user = hub.login_status(online=bool(reachable))
+    probe, broken = None, None
+    try:
+        hub.check_endpoint()
+    except hub.InvalidEndpointError as err:
+        broken = err  # the libraries cannot send anything with it (nor be imported)
+    if broken is None and not offline and check_hub:
+        seconds = min(HUB_CHECK_SECONDS, hub.request_timeout())
+        probe = hub.probe(timeout=seconds)
+        if probe.reachable:  # its files answer as the Hub's; and its API?
+            problem = hub.api_problem(seconds)
+            if problem is not None:
+                probe = dataclasses.replace(probe, not_hub=problem)
+    reachable = None if probe is None else probe.reachable
+    verdict, detail, what_to_do = _hub_verdict(probe)
+    if broken is not None:
+        reachable, verdict, what_to_do = False, UNUSABLE, str(broken)
+        detail = "HF_ENDPOINT is not a valid address"
+        token_present, user = False, None
+    else:
+        token_present, user = hub.login_status(online=bool(reachable))
     return EnvironmentReport(
         python=sys.version.split()[0],
         platform=platform.platform(),
@@ -152,15 +177,35 @@ def environment_report(check_hub: bool = True) -> EnvironmentReport:
         hub_reachable=reachable,
         logged_in_as=user,
         token_present=token_present,
-        hub_detail="" if probe is None else _probe_detail(probe),
+        hub_detail=detail,
+        hub_verdict=verdict,
+        hub_advice=what_to_do,
+        ignored_offline=policy.ignored_offline_value(),
     )
 
 
-def _probe_detail(probe: hub.Probe) -> str:
-    if probe.answered:
-        return f"HTTP {probe.status} in {probe.seconds:.1f} s"
-    what = "no answer" if "timeout" in (probe.error or "").lower() else probe.error
-    return f"{what} after {probe.seconds:.1f} s"
+def _hub_verdict(probe: hub.Probe | None) -> tuple[str, str, str]:
+    """(the state, how it answered and how fast, what to do) for the Hub row and the advice."""
+    if probe is None:
+        return "", "", ""
+    after = f"{probe.seconds:.1f} s"
+    what = "the course cannot download anything"
+    if probe.reachable:
+        return "reachable", f"HTTP {probe.status} in {after}", ""
+    if probe.rate_limited:
+        wait = f", retry after {probe.retry_after} s" if probe.retry_after is not None else ""
+        error = hub.rate_limited_error(probe.retry_after, what)
+        return "rate-limited", f"HTTP 429{wait}", str(error)
+    if probe.not_hub is not None:
+        return (
+            "answers, but NOT as a Hub",
+            probe.not_hub,
+            str(hub.not_a_hub_error(probe.not_hub, what)),
+        )
+    if probe.too_slow is not None:
+        return "answers too slowly", probe.too_slow, str(hub.too_slow_error(probe.too_slow, what))
+    said = "no answer" if "timeout" in (probe.error or "").lower() else probe.error
+    return "NOT reachable", f"{said} after {after}", ""
 
 
 # One training step of the 22.7 M-parameter MiniLM BERT, batch 16 x 111 tokens, took about
@@ -197,7 +242,17 @@ def advice(report: EnvironmentReport) -> list[str]:
         tips.append(f"GPU found ({report.device_name}): chapter 3 trains in a few minutes.")
     if report.ram_total_bytes < 8 * 1024**3:
         tips.append("Under 8 GiB of RAM: close other programs before chapter 1's larger pipelines.")
-    if report.offline:
+    if report.ignored_offline is not None:
+        name, value = report.ignored_offline
+        tips.append(
+            f"{name}={value!r} is ignored: the Hugging Face libraries read only 1, true, yes or "
+            "on (any case, no spaces) as offline, so this session is online, and the course "
+            f"agrees with them. To work offline, write exactly {name}=1 (before Python or "
+            f"Jupyter starts); to be online, unset {name}."
+        )
+    if report.hub_reachable is False and report.hub_advice:  # an unusable HF_ENDPOINT too
+        tips.append(report.hub_advice[0].upper() + report.hub_advice[1:] + ".")
+    elif report.offline:
         tips.append(
             "Offline: notebooks use the real checkpoint where it is cached, otherwise a small local "
             "stand-in (their outputs are not the real model's). Unset HF_HUB_OFFLINE to use the Hub."

@@ -77,19 +77,24 @@ def select_files(filenames: list[str]) -> list[str]:
     return sorted(set(weights) | set(extra))
 
 
+# What makes the Hub unusable for every repository, not just one: then it is not asked again.
+HUB_UNUSABLE = (hub.HubUnreachableError, hub.HubRateLimitedError)
+
+
 @dataclass
 class HubState:
-    """What the planning learned about the Hub: once it stops answering, it is not asked again
-    (so a silent Hub costs one timeout, not one per repository)."""
+    """What the planning learned about the Hub: once it stops answering (or answers too
+    slowly, not as a Hub, or rate-limited), it is not asked again (so a silent Hub costs one
+    timeout, not one per repository)."""
 
-    unreachable: hub.HubUnreachableError | None = None
+    unreachable: hub.HubError | None = None
 
     @classmethod
     def probe(cls) -> HubState:
         """One bounded request before anything else, so a silent Hub is known at once."""
         try:
             hub.ensure_reachable("nothing can be listed or downloaded")
-        except hub.HubUnreachableError as err:
+        except HUB_UNUSABLE as err:
             return cls(err)
         return cls()
 
@@ -101,7 +106,7 @@ class HubState:
             return None
         try:
             files = hub.dry_run(item.repo_id, patterns, item.kind)
-        except hub.HubUnreachableError as err:
+        except HUB_UNUSABLE as err:
             self.unreachable = err
             item.notes.append("the Hub did not answer; catalog size shown")
         except hub.HubError as err:
@@ -227,7 +232,8 @@ def download_model(item: PrefetchItem) -> None:
     import huggingface_hub
 
     # Main revision, so that offline from_pretrained(hub_id) finds it (refs/main).
-    huggingface_hub.snapshot_download(item.repo_id, allow_patterns=item.files or None)
+    with hub.deadlines():
+        huggingface_hub.snapshot_download(item.repo_id, allow_patterns=item.files or None)
     if item.files and not any(f.endswith(".safetensors") for f in item.files):
         # Pickled weights only: the cache records that there are no safetensors, which is what
         # lets the course (hub.cache.model_is_cached) and transformers use the pickled copy offline.
@@ -239,8 +245,21 @@ def download_dataset(item: PrefetchItem) -> None:
     # load_dataset(repo, subset) work offline later.
     from datasets import load_dataset
 
-    load_dataset(item.repo_id, item.subset)
+    with hub.deadlines():
+        load_dataset(item.repo_id, item.subset)
 
 
 def download(item: PrefetchItem) -> None:
-    (download_dataset if item.kind == "dataset" else download_model)(item)
+    """Download one item. A failure the course knows (too slow, cut short, a full disk,
+    rate-limited, a Hub that stopped answering...) is the course's error (see
+    :func:`hub.translate`); anything else, a local ``OSError`` included, is raised as it is."""
+    try:
+        (download_dataset if item.kind == "dataset" else download_model)(item)
+    except Exception as err:
+        what = f"{item.label} was not downloaded"
+        error = hub.download_failure(err, item.repo_id, what)
+        if error is None and not isinstance(err, OSError):
+            error = hub.translate(err, item.repo_id, what)
+        if error is None or error is err:
+            raise
+        raise error from None

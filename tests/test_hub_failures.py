@@ -1,11 +1,13 @@
 """A Hub that does not answer: every course entry point fails fast, once, with the way out.
 
-Two local endpoints stand in for a broken network (nothing leaves the machine):
+Three local endpoints stand in for a broken network (nothing leaves the machine):
 
 - ``refused``: a port nobody listens on, so every connection is refused at once (no network,
   a firewall, a mirror that is down);
 - ``stalled``: a server that accepts connections and never sends a byte (a stalled proxy or
-  mirror), so only a timeout ends a request.
+  mirror), so only a timeout ends a request;
+- ``trickling``: a server that answers a byte at a time, so no single read times out and only
+  the course's total deadline per answer ends a request (tests/test_hub_faults.py has more).
 
 The test session is offline (conftest.py), so each test switches huggingface_hub online in this
 process and points it at the endpoint; ``COURSE_HUB_TIMEOUT=0.5`` keeps a stalled answer to
@@ -46,8 +48,15 @@ def _fail_instead_of_hanging():
 
 @pytest.fixture(scope="module")
 def dead_endpoints():
-    with bench_hub_failures.dead_endpoints() as endpoints:  # the benchmark's, the same two
+    with bench_hub_failures.dead_endpoints() as endpoints:  # the benchmark's, the same three
         yield endpoints
+
+
+@pytest.fixture(scope="module")
+def trickling_endpoint():
+    # A byte every 0.1 s: well inside any single read's limit, never a whole answer in 0.5 s.
+    with bench_hub_failures.trickling_endpoint(interval=0.1) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +69,7 @@ def stalled_endpoint(dead_endpoints):
     return dead_endpoints["stalled"]
 
 
-@pytest.fixture(params=["refused", "stalled"])
+@pytest.fixture(params=["refused", "stalled", "trickling"])
 def dead_hub(request, monkeypatch):
     """Online, with HF_ENDPOINT at an endpoint that never answers; yields (kind, endpoint)."""
     endpoint = request.getfixturevalue(f"{request.param}_endpoint")
@@ -72,14 +81,18 @@ def dead_hub(request, monkeypatch):
 
 
 def assert_says_why_and_what_to_do(text: str, kind: str, endpoint: str) -> None:
-    assert f"the Hugging Face Hub at {endpoint} could not be reached" in text, text
     assert "HF_ENDPOINT" in text and "HF_HUB_OFFLINE=1" in text, text
     assert re.search(r"(after|in) \d+\.\d s", text), text  # how long it waited
+    assert "Traceback" not in text and "spelling" not in text, text
+    if kind == "trickling":
+        assert f"the Hugging Face Hub at {endpoint} answers, but too slowly" in text, text
+        assert re.search(r"\d+ B/s", text) and "COURSE_HUB_TIMEOUT" in text, text
+        return
+    assert f"the Hugging Face Hub at {endpoint} could not be reached" in text, text
     if kind == "stalled":
         assert "no answer in" in text and "COURSE_HUB_TIMEOUT" in text, text
     else:
         assert "ConnectError" in text, text
-    assert "Traceback" not in text and "spelling" not in text, text
 
 
 @pytest.mark.parametrize("name", ["distilgpt2", "someone/their-model"])
@@ -149,8 +162,11 @@ def test_doctor_reports_the_hub_and_both_ways_out(dead_hub, capsys):
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     hub_line = next(line for line in out.splitlines() if line.startswith("Hugging Face Hub"))
-    assert f"{endpoint} NOT reachable" in hub_line
-    assert re.search(r"(no answer|ConnectError) after \d+\.\d s", hub_line), hub_line
+    if kind == "trickling":
+        assert f"{endpoint} answers too slowly (one answer was not complete" in hub_line
+    else:
+        assert f"{endpoint} NOT reachable" in hub_line
+        assert re.search(r"(no answer|ConnectError) after \d+\.\d s", hub_line), hub_line
     assert "HF_ENDPOINT" in out and "HF_HUB_OFFLINE=1" in out
 
 

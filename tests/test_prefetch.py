@@ -202,11 +202,16 @@ def test_failed_download_exits_nonzero_with_one_line(monkeypatch, capsys):
 
 
 def test_unreachable_hub_falls_back_to_catalog_sizes(monkeypatch, capsys):
+    """The plan is still shown (the catalog's sizes), but the command did not do what it was
+    asked: it exits non-zero with the reason as one paragraph."""
     hub = FakeHub(monkeypatch, unreachable=True)
-    assert main(["prefetch", "3", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert out.count("the Hub did not answer; catalog size shown") == 2
-    assert "could not be reached (ConnectError after" in out
+    assert main(["prefetch", "3", "--dry-run"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.count("the Hub did not answer; catalog size shown") == 2
+    assert "dry run: nothing downloaded" in captured.out
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith("course prefetch: the sizes above are the catalog's estimates: ")
+    assert "could not be reached (ConnectError after" in line
     # One probe, and no metadata request once it went unanswered.
     assert hub.named("probe") == [("probe",)]
     assert not hub.named("dry_run")
@@ -228,7 +233,7 @@ def test_a_hub_that_stops_answering_is_not_asked_again(monkeypatch, capsys):
         return answer(repo_id, **kwargs)
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", goes_silent)
-    assert main(["prefetch", "3", "--dry-run"]) == 0
+    assert main(["prefetch", "3", "--dry-run"]) == 2
     assert len(hub.named("dry_run")) == 1
     assert capsys.readouterr().out.count("the Hub did not answer; catalog size shown") == 2
 

@@ -45,6 +45,10 @@ PRIVATE_API_ALLOWED = {
     # transformers
     "_name_or_path": "the checkpoint name a config or tokenizer was loaded from",
     "_build_translation_inputs": "multilingual tokenizers' language codes, as 4.57's pipeline",
+    # huggingface_hub
+    "_http": "the module of huggingface_hub's client factory (set_client_factory's own module)",
+    "_GLOBAL_CLIENT_FACTORY": "set_client_factory has no getter: the course's deadline client "
+    "replaces only the default factory, during a course call, and puts it back afterwards",
     # the standard library
     "_SubParsersAction": "argparse's type of add_subparsers(), in annotations only",
 }

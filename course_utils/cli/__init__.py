@@ -16,6 +16,7 @@ from importlib import metadata
 from course_utils.cli import doctor, prefetch, standins, train
 from course_utils.cli.errors import CommandError
 from course_utils.errors import CourseError, one_paragraph
+from course_utils.hub.endpoint import check_endpoint
 
 COMMAND_MODULES = (doctor, prefetch, standins, train)
 # Commands of other installed packages (the authoring tools add `slides` and `html`).
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         # The subcommand's own usage, not the top-level one.
         args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
+        if args.command != "doctor":  # doctor reports it among the rest
+            check_endpoint()  # else the Hugging Face libraries fail on import, with a traceback
         return int(args.func(args) or 0)
     except (CourseError, OSError) as err:
         print(f"course {args.command}: {one_paragraph(err)}", file=sys.stderr)

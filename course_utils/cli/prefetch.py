@@ -8,7 +8,8 @@ import shutil
 from course_utils import catalog, prefetch
 from course_utils.cli.errors import CommandError
 from course_utils.display import format_bytes
-from course_utils.errors import first_line
+from course_utils.errors import CourseError, first_line
+from course_utils.hub import client as hub
 from course_utils.hub import policy
 
 
@@ -112,6 +113,7 @@ def print_plan(items: list[prefetch.PrefetchItem], skipped: list[str]) -> int:
 
 def run_prefetch(args: argparse.Namespace) -> int:
     chapters = parse_chapters(args.chapter)
+    hub.check_endpoint()  # the libraries cannot even look in the cache with a broken one
     if policy.offline_mode():
         cached = list_cached(chapters, args.edition)
         if args.dry_run:
@@ -130,9 +132,9 @@ def run_prefetch(args: argparse.Namespace) -> int:
     items, skipped, state = prefetch.build_plan(chapters, args.allow_too_large, state, args.edition)
     total = print_plan(items, skipped)
     if args.dry_run:
-        if state.unreachable is not None:
-            print(f"sizes are the catalog's estimates: {state.unreachable}")
         print("dry run: nothing downloaded")
+        if state.unreachable is not None:
+            raise CommandError(f"the sizes above are the catalog's estimates: {state.unreachable}")
         return 0
     if not items:
         return 0
@@ -156,17 +158,31 @@ def _check_disk(total: int) -> None:
         )
 
 
+# Failures that would end every other download the same way: stop at the first.
+_FATAL = (*prefetch.HUB_UNUSABLE, hub.CacheDiskFullError)
+
+
 def _download_all(items: list[prefetch.PrefetchItem]) -> None:
     failed: list[str] = []
+    known: list[CourseError] = []
     for number, item in enumerate(items, 1):
         print(f"[{number}/{len(items)}] {item.label}: {format_bytes(item.size)}", flush=True)
         try:
             prefetch.download(item)
         except Exception as err:  # noqa: BLE001 - report and go on with the others
-            print(f"  failed: {first_line(err)}")
+            print(f"  failed: {first_line(err, with_type=not isinstance(err, CourseError))}")
             failed.append(item.label)
-    if failed:
-        raise CommandError(
-            f"{len(failed)} of {len(items)} downloads failed ({', '.join(failed)}); "
-            "check your connection and run the same command again (finished files are kept)"
-        )
+            if isinstance(err, CourseError):
+                known.append(err)
+            if isinstance(err, _FATAL):  # e.g. "X was not downloaded: the disk ... is full"
+                left = len(items) - number
+                rest = f" ({left} more not tried; finished files are kept)" if left else ""
+                raise CommandError(f"{err}{rest}") from None
+    if not failed:
+        return
+    summary = f"{len(failed)} of {len(items)} downloads failed ({', '.join(failed)})"
+    if known and len(known) == len(failed) and len({type(e) for e in known}) == 1:
+        raise CommandError(f"{summary}: {known[-1]}")
+    raise CommandError(
+        f"{summary}; check your connection and run the same command again (finished files are kept)"
+    )

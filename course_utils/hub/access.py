@@ -73,6 +73,7 @@ def check_repo_access(
     page) and ``"not found"``. The token is read only to know whether one exists.
     """
     client.validate_repo_id(repo_id, repo_type, namespaced=True)
+    client.check_endpoint()
     url = client.repo_url(repo_id, repo_type)
     logged_in = bool(client.login_status(online=False)[0])
 
@@ -88,14 +89,23 @@ def check_repo_access(
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
+    from course_utils.hub import transport
+
     start = time.monotonic()
     try:
-        response = get_session().get(
-            f"{client.endpoint()}/api/{repo_type}s/{repo_id}/auth-check",
-            headers=build_hf_headers(),
-            timeout=client.request_timeout(timeout),
-        )
+        with client.deadlines(timeout):
+            response = get_session().get(
+                f"{client.endpoint()}/api/{repo_type}s/{repo_id}/auth-check",
+                headers=build_hf_headers(),
+                timeout=client.request_timeout(timeout),
+            )
         hf_raise_for_status(response)
+    except transport.CourseTransportError as err:  # too slow, rate-limited
+        what = "its access cannot be checked"
+        error = client.translate(err, repo_id, what, start)
+        return result(
+            "offline" if isinstance(err, transport.AnswerTooSlowError) else "error", str(error)
+        )
     except GatedRepoError as err:
         return result(*gated_answer(err, logged_in, url))
     except RepositoryNotFoundError:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from course_utils import settings
 from course_utils.hub import cache
+from course_utils.hub.endpoint import check_endpoint
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,24 @@ def offline_mode() -> bool:
     return bool(is_offline_mode())
 
 
+def ignored_offline_value() -> tuple[str, str] | None:
+    """``(variable, value)`` when ``HF_HUB_OFFLINE`` holds a value the libraries ignore (so
+    they are online), e.g. ``"true "`` or ``"2"``; the course agrees with them and says so."""
+    return settings.ignored_offline_value()
+
+
+def offline_advice() -> str:
+    """How to switch offline: ``HF_HUB_OFFLINE=1``, and what is wrong with the value set now."""
+    ignored = ignored_offline_value()
+    if ignored is None:
+        return "HF_HUB_OFFLINE=1"
+    name, value = ignored
+    return (
+        f"HF_HUB_OFFLINE=1 (exactly 1: {name}={value!r} is set now, which the Hugging Face "
+        "libraries ignore, so they are online)"
+    )
+
+
 def force_standins() -> bool:
     """True when ``COURSE_FORCE_STANDINS=1`` asks for stand-ins and fixtures even online."""
     return settings.force_standins()
@@ -51,7 +70,11 @@ def forced_reason() -> str:
 
 
 def decide(repo_id: str, kind: str = "model", subset: str | None = None) -> Source:
-    """Where ``repo_id`` (a model, or a dataset ``subset``) comes from here and now."""
+    """Where ``repo_id`` (a model, or a dataset ``subset``) comes from here and now.
+
+    An unusable ``HF_ENDPOINT`` is an error first: the libraries cannot even be imported with
+    it, online or not."""
+    check_endpoint()
     if force_standins():
         return Source("local", forced_reason())
     if not offline_mode():

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from course_utils import catalog, settings
 from course_utils.errors import CourseError
+from course_utils.hub.failures import is_disk_full
 from course_utils.paths import UnwritableFolderError, writable_folder
 from course_utils.standins import builders as standin_models
 from course_utils.standins import tiny as tiny_models
@@ -190,10 +191,30 @@ def build_standin(name: str, force: bool = False) -> Path:
         if not force and is_built(entry.hub_id):
             return final  # another process finished the same build meanwhile: keep its copy
         _swap_into_place(tmp, final, entry.hub_id)
+    except Exception as err:
+        if not is_disk_full(err):
+            raise
+        raise _disk_full(entry.hub_id) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     _verified.pop(str(final), None)
     return final
+
+
+def _disk_full(hub_id: str) -> StandinUnavailableError:
+    """A full disk while building: the error names the stand-ins folder (not the file being
+    copied, which may be inside the installed package) and COURSE_CACHE."""
+    root = standins_root()
+    try:
+        free = f"{shutil.disk_usage(root).free / 1e6:,.1f} MB free"
+    except OSError:
+        free = "free space unknown"
+    return StandinUnavailableError(
+        f"cannot build the stand-in for {hub_id}: the disk that holds the stand-ins folder "
+        f"{root} is full ({free}; the largest stand-in, BERT's, takes about 90 MB). Free some space there, or "
+        f"set {settings.CACHE_VAR} to a folder on a larger disk (now: {settings.cache_root_origin()}); "
+        "nothing half-built was kept"
+    )
 
 
 def _swap_into_place(tmp: Path, final: Path, hub_id: str) -> None:
