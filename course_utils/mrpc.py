@@ -141,7 +141,8 @@ def _load_from_hub():
     hub.ensure_reachable(what, repo_id=MRPC_HUB_ID, repo_type="dataset")
     start = time.monotonic()
     try:
-        return load_dataset(MRPC_HUB_ID, MRPC_CONFIG)
+        with hub.deadlines():  # each Hub request a deadline, each download a minimum rate
+            return load_dataset(MRPC_HUB_ID, MRPC_CONFIG)
     except Exception as err:  # noqa: BLE001 - datasets' own errors for a Hub that fails
         error = hub.translate(err, MRPC_HUB_ID, what, start)
         if error is err:  # not a Hub failure that translate knows: say what happened

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
 import signal
 import subprocess
@@ -530,44 +529,6 @@ def test_an_ignored_offline_value_means_online_everywhere_and_doctor_says_so(val
     assert "write exactly HF_HUB_OFFLINE=1" in out
     # ...and where the way out says "set HF_HUB_OFFLINE=1", it says why it is not set now
     assert f"HF_HUB_OFFLINE=1 (exactly 1: HF_HUB_OFFLINE={value!r} is set now" in out
-
-
-# --- item 17: weights that are a malicious pickle -------------------------------------------
-
-
-class _Payload:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-@pytest.mark.parametrize(
-    ("protocol", "why"),
-    [
-        (4, "a pickle instruction the safe loader does not accept (operand 149"),
-        (2, "it asks to call posix.system, which is code"),
-    ],
-)
-def test_weights_that_are_a_malicious_pickle_are_refused_and_said_so(tmp_path, protocol, why):
-    from transformers import AutoModel, BertConfig
-
-    folder, marker = tmp_path / "repo", tmp_path / "code-ran"
-    BertConfig(
-        vocab_size=100, hidden_size=16, num_hidden_layers=1, num_attention_heads=2
-    ).save_pretrained(folder)
-    payload = pickle.dumps({"weight": _Payload(marker)}, protocol=protocol)
-    (folder / "pytorch_model.bin").write_bytes(payload)
-    with pytest.raises(Exception) as err:
-        AutoModel.from_pretrained(folder)
-    assert not marker.exists()  # torch's weights_only loader ran nothing
-    error = hub.translate(err.value, "someone/evil", "someone/evil cannot be loaded")
-    assert isinstance(error, hub.UnsafeWeightsError), err.value
-    text = str(error)
-    assert text.startswith("the weights of someone/evil were refused as a possibly unsafe pickle")
-    assert why in text and "safetensors" in text and "nothing in them ran" in text
-    assert "please file an issue" not in text
 
 
 # --- a Hub that works: the limits change nothing ---------------------------------------------

@@ -24,7 +24,7 @@ from huggingface_hub.utils import _http
 
 import course_utils
 from course_utils.hub import policy
-from course_utils.pipelines.load_errors import IncompleteDownloadError, UnsafeWeightsError
+from course_utils.models.load_errors import IncompleteDownloadError, UnsafeWeightsError
 from course_utils.standins import store as standins
 
 REPO = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"  # catalog, chapter 1

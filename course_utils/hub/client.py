@@ -50,7 +50,6 @@ from course_utils.hub.errors import (  # noqa: F401
     InvalidRepoIdError,
     NotAHubError,
     RepoNotFoundError,
-    UnsafeWeightsError,
 )
 from course_utils.hub.failures import (  # noqa: F401
     LOGIN_HOW,
@@ -61,7 +60,6 @@ from course_utils.hub.failures import (  # noqa: F401
     is_network_error,
     not_a_hub_error,
     rate_limited_error,
-    refused_pickle,
     too_slow_error,
     unreachable_error,
     ways_out,
@@ -340,8 +338,9 @@ def translate(err: BaseException, repo_id: str, what: str, start: float | None =
     ``what`` says what cannot be done (e.g. ``"distilgpt2 cannot be downloaded"``); ``start``
     (``time.monotonic()``) dates the request. The failures of a download are known wherever
     they sit in the error's chain (a library's own error raised from them): too slow, cut short
-    by the server, the HF cache's disk full, weights refused as unsafe pickles. ``pipeline()``
-    and ``load_mrpc()`` call this on what ``from_pretrained`` / ``load_dataset`` raise.
+    by the server, the HF cache's disk full. ``pipeline()`` (through
+    :mod:`course_utils.models.load_errors`) and ``load_mrpc()`` call this on what
+    ``from_pretrained`` / ``load_dataset`` raise.
     """
     from huggingface_hub.errors import (
         DryRunError,

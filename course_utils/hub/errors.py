@@ -59,7 +59,3 @@ class DownloadFailedError(HubError):
 
 class CacheDiskFullError(HubError):
     """The disk that holds the HF cache filled up during a download."""
-
-
-class UnsafeWeightsError(CourseError, ValueError):
-    """Weights refused by torch's safe loader: a pickle that holds more than tensors."""

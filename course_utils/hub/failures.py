@@ -1,6 +1,6 @@
 """What the learner is told when a Hub request or a download fails: the messages of the course's
 Hub errors, and the failures of a download recognised wherever they sit in an error's chain (a
-library's own error raised from them): too slow, cut short, a full disk, unsafe pickles.
+library's own error raised from them): too slow, cut short, a full disk.
 
 :func:`course_utils.hub.client.translate` is the one entry point; ``pipeline()`` and
 ``load_mrpc()`` call it on what the libraries raise.
@@ -23,7 +23,6 @@ from course_utils.hub.errors import (
     HubTooSlowError,
     HubUnreachableError,
     NotAHubError,
-    UnsafeWeightsError,
 )
 
 MIRROR_EXAMPLE = "https://hf-mirror.com"
@@ -130,8 +129,10 @@ def download_failure(err: BaseException, repo_id: str, what: str) -> CourseError
       without useful progress, HTTP 429;
     - a redirect loop, or an answer that is not the Hub's JSON (a captive portal's page);
     - a file cut short by the server (huggingface_hub's retries did not get the rest);
-    - no space left on the disk of the HF cache;
-    - weights refused by torch's safe loader (a pickle that holds more than tensors).
+    - no space left on the disk of the HF cache.
+
+    (Weights refused as unsafe pickles, and files damaged on disk, are load failures, not the
+    Hub's: :mod:`course_utils.models.load_errors` says those.)
     """
     import json
 
@@ -158,7 +159,7 @@ def download_failure(err: BaseException, repo_id: str, what: str) -> CourseError
             return not_a_hub_error(f"answered with something that is not JSON{sample}", what)
         if is_disk_full(cause):
             return disk_full_error(what)
-        cut = _cut_short(cause)
+        cut = cut_short(cause)
         if cut is not None:
             return DownloadFailedError(
                 f"{what}: the server at {endpoint()} cut a file short ({cut}), again after "
@@ -166,16 +167,13 @@ def download_failure(err: BaseException, repo_id: str, what: str) -> CourseError
                 f"ends downloads early. Check your connection or proxy, or use a mirror "
                 f"(HF_ENDPOINT={MIRROR_EXAMPLE}), then run it again ({_KEPT})"
             )
-        refused = refused_pickle(cause, repo_id)
-        if refused is not None:
-            return refused
     return None
 
 
 _KEPT = "files already complete are kept in the HF cache"
 
 
-def _cut_short(err: BaseException) -> str | None:
+def cut_short(err: BaseException) -> str | None:
     """How much of a file came, when ``err`` says the server closed the connection early."""
     import re
 
@@ -215,34 +213,4 @@ def disk_full_error(what: str) -> CacheDiskFullError:
         f"{what}: the disk that holds the HF cache ({folder}, {free}) is full. Free some space "
         "(`hf cache ls` lists what is cached, `hf cache rm` removes it) or point HF_HOME at a "
         "larger disk (before Python starts), then run it again; nothing half-written is used"
-    )
-
-
-def refused_pickle(err: BaseException, repo_id: str) -> UnsafeWeightsError | None:
-    """Weights that torch's ``weights_only`` loader refused: a pickle holding more than tensors
-    (which could run code when loaded), so nothing in it ran; ``None`` for anything else."""
-    import pickle
-    import re
-
-    text = str(err)
-    if not (isinstance(err, pickle.UnpicklingError) and "Weights only load failed" in text):
-        return None
-    called = re.search(r"unsupported GLOBAL (\S+?)\.? whose", text)
-    operand = re.search(r"Unsupported operand (\d+)", text)
-    if called:
-        why = f"it asks to call {called[1]}, which is code, not a tensor"
-    elif operand:
-        why = (
-            f"it uses a pickle instruction the safe loader does not accept (operand "
-            f"{operand[1]}, which torch.save never writes)"
-        )
-    else:
-        why = "it holds objects other than tensors"
-    return UnsafeWeightsError(
-        f"the weights of {repo_id} were refused as a possibly unsafe pickle, and nothing in them "
-        "ran: its only weights are a pickled file (pytorch_model.bin), and torch's safe loader "
-        f"(weights_only) stopped because {why}. Loading a pickle can run any code on your "
-        "machine, so the course never loads one any other way. Use a checkpoint that has "
-        "safetensors weights (model.safetensors), or ask its authors to publish them; load this "
-        "one with weights_only=False only if you trust its authors completely"
     )

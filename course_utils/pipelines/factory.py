@@ -227,8 +227,10 @@ def pipeline(task: str, model=None, **kwargs):
     pipeline (``top_k=``, ``batch_size=``, ``aggregation_strategy=`` ...), or to
     ``from_pretrained`` for ``dtype=``, ``revision=``, ``token=``, ``model_kwargs=``.
     """
-    from course_utils.pipelines import load_errors
+    from course_utils.hub import client as hub
+    from course_utils.models import load_errors
 
+    hub.check_endpoint()  # a malformed HF_ENDPOINT breaks the libraries' own import
     task = check_task(task)
     _check_model(model)
     allow_too_large = kwargs.pop("allow_too_large", False)
@@ -248,7 +250,9 @@ def pipeline(task: str, model=None, **kwargs):
         model = _checked_source(model, dtype, fit_device, allow_too_large)
     kind = _restored_kind(task)
     source = model if isinstance(model, str) else None
-    with _wrong_model(task, kind, named), load_errors.translated(source, kwargs.get("revision")):
+    # Every Hub request of the load has a deadline, a download a minimum rate (hub.deadlines).
+    translated = load_errors.translated(source, kwargs.get("revision"))
+    with _wrong_model(task, kind, named), translated, hub.deadlines():
         if kind is None:
             import transformers
 

@@ -6,10 +6,24 @@ before the first training step.
 
 from __future__ import annotations
 
-from course_utils.errors import first_line
+import contextlib
+
+from course_utils.errors import CourseError, first_line
 from course_utils.training.options import RunConfig, TrainingSetupError
 
 KEEP_COLUMNS = ("input_ids", "token_type_ids", "attention_mask", "label")
+
+
+def _loading(source: str):
+    """A load from ``source`` with the Hub's deadlines, whose known failures (a download cut
+    short, unsafe pickles, a damaged file...) are the course's own errors."""
+    from course_utils.hub import client as hub
+    from course_utils.models import load_errors
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(load_errors.translated(source))
+    stack.enter_context(hub.deadlines())
+    return stack
 
 
 def load_tokenizer(source: str, accelerator):
@@ -17,7 +31,10 @@ def load_tokenizer(source: str, accelerator):
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        with _loading(source):
+            tokenizer = AutoTokenizer.from_pretrained(source)
+    except CourseError:
+        raise
     except Exception as err:  # noqa: BLE001 - any load failure: one line that names the source
         raise TrainingSetupError(
             f"cannot load the tokenizer of {source} ({first_line(err)}): check --checkpoint"
@@ -42,9 +59,12 @@ def load_model(source: str, tokenizer):
     from transformers import AutoModelForSequenceClassification
 
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            source, num_labels=2, dtype=torch.float32
-        )
+        with _loading(source):
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source, num_labels=2, dtype=torch.float32
+            )
+    except CourseError:
+        raise
     except Exception as err:  # noqa: BLE001 - any load failure: one line that names the source
         raise TrainingSetupError(
             f"cannot load {source} as a sequence classifier ({first_line(err)}): check --checkpoint"

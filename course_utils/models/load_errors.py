@@ -20,7 +20,7 @@ from pathlib import Path
 
 from course_utils import catalog
 from course_utils.errors import CourseError, first_line
-from course_utils.hub import cache
+from course_utils.hub import cache, failures
 from course_utils.hub import client as hub
 from course_utils.standins import store as standins
 
@@ -70,6 +70,10 @@ def translate(
             error = _from_report(str(link), source, revision)
             if error is not None:
                 return error
+    # Too slow, rate-limited, not a Hub, the HF cache's disk full: the Hub's own translation.
+    error = failures.download_failure(err, source or "the model", f"{source} cannot be loaded")
+    if error is not None:
+        return error
     for link in chain:
         # The connection failed in the middle of the load: the Hub's own error (hub.translate).
         if not isinstance(link, OSError) and hub.is_network_error(link) and source:
@@ -87,13 +91,21 @@ def _from_exception(link: BaseException, source: str | None, revision: str | Non
         return _refused_pickle(text, source, revision)
     if _is_safetensors_error(link):
         return _damaged_safetensors(first_line(link, with_type=False), source, revision)
-    if isinstance(link, OSError) and text.startswith("Consistency check failed"):
-        return _inconsistent(text, source)
-    if _is_cut_body(link):
-        url = getattr(getattr(link, "request", None), "url", None)
-        name = str(url.path).rsplit("/", 1)[-1] if url is not None else None
-        return _cut_download(source, name, first_line(link))
+    # (transformers' joined report of several failures quotes them: _from_report reads it.)
+    if _REPORTED not in text and failures.cut_short(link) is not None:
+        return _cut_download(source, _file_name(link), first_line(link))
     return None
+
+
+def _file_name(link: BaseException) -> str | None:
+    """Which file a failed download was fetching: the request's URL, or huggingface_hub's size
+    check, which names the file in brackets at the end of its message."""
+    url = getattr(getattr(link, "request", None), "url", None)
+    if url is not None:
+        return str(url.path).rsplit("/", 1)[-1]
+    line = (str(link).strip().splitlines() or [""])[0]
+    name = re.search(r"\(([^()]*)\)\.?$", line)
+    return name.group(1) if name else None
 
 
 def _from_report(text: str, source: str | None, revision: str | None):
@@ -104,19 +116,12 @@ def _from_report(text: str, source: str | None, revision: str | None):
         return _damaged_safetensors(found.group(1).strip(), source, revision)
     found = re.search(r"Consistency check failed[^\n]*", text)
     if found:
-        return _inconsistent(found.group(0), source)
+        name = re.search(r"\(([^()]*)\)\.?$", found.group(0).strip())
+        return _cut_download(source, name.group(1) if name else None, found.group(0).strip())
     found = re.search(r"RemoteProtocolError: ([^\n]+)", text)
     if found:
         return _cut_download(source, None, f"RemoteProtocolError: {found.group(1).strip()}")
     return None
-
-
-def _inconsistent(text: str, source: str | None):
-    """huggingface_hub's size check after a download: the file has fewer bytes than the Hub
-    said (its message names the file in brackets)."""
-    line = text.strip().splitlines()[0]
-    name = re.search(r"\(([^()]*)\)\.?$", line)
-    return _cut_download(source, name.group(1) if name else None, f"OSError: {line}")
 
 
 def _chain(err: BaseException) -> Iterator[BaseException]:
@@ -131,11 +136,6 @@ def _is_safetensors_error(err: BaseException) -> bool:
     from safetensors import SafetensorError
 
     return isinstance(err, SafetensorError)
-
-
-def _is_cut_body(err: BaseException) -> bool:
-    """The server closed the connection before the whole file came (httpx's words)."""
-    return type(err).__name__ == "RemoteProtocolError" and hub.is_network_error(err)
 
 
 # --- which file, and where it is --------------------------------------------------------------
