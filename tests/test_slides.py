@@ -348,6 +348,25 @@ def test_cli_execute_shows_outputs(tmp_path):
     assert printed.search((tmp_path / "h" / "07_small.html").read_text())
 
 
+def test_executing_runs_the_kernel_offline_and_leaves_this_process_alone(tmp_path, monkeypatch):
+    import nbformat
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Offline?"),
+            nbformat.v4.new_code_cell(
+                "import os\nprint('kernel sees', os.environ['HF_HUB_OFFLINE'])"
+            ),
+        ]
+    )
+    deck = tmp_path / "07_env.ipynb"
+    nbformat.write(nb, deck)
+    out = slides.export_notebook(deck, tmp_path / "h", kind="html", execute=True).output
+    assert "kernel sees 1" in out.read_text()
+    assert os.environ["HF_HUB_OFFLINE"] == "0"
+
+
 @pytest.mark.parametrize(
     "args, reason",
     [

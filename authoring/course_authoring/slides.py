@@ -174,20 +174,15 @@ def remote_references(text: str) -> list[str]:
 
 
 def _execute(nb, path: Path):
-    from nbconvert.preprocessors import ExecutePreprocessor
+    from nbclient import NotebookClient
 
-    # Offline, like the test suite: nothing is downloaded while exporting.
-    saved = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        ExecutePreprocessor(timeout=900, allow_errors=True).preprocess(
-            nb, {"metadata": {"path": str(path.parent)}}
-        )
-    finally:
-        if saved is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = saved
+    # Offline, like the test suite: nothing is downloaded while exporting. The kernel gets its
+    # own environment; this process's is left as it is.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    client = NotebookClient(
+        nb, timeout=900, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+    )
+    client.execute(env=env)
     return nb
 
 
