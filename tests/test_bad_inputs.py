@@ -494,6 +494,7 @@ def test_pipeline_on_a_gpu_that_is_not_here_is_refused_before_loading(device, mo
 # --- the small ones ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_html_execute_fails_when_a_cell_raises(tmp_path, capsys):
     expected = nbformat.v4.new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]})
     deck = _tiny_notebook(

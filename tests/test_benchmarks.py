@@ -63,6 +63,7 @@ def test_gpu_benchmarks_refuse_without_cuda(capsys):
     assert gpu.main(["--device", "cpu"]) == 2  # full shapes only on a GPU
 
 
+@pytest.mark.slow
 def test_gpu_smoke_run_needs_no_datasets(tmp_path):
     output = tmp_path / "results.md"
     output.write_text("## CPU tables\n")

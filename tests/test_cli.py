@@ -30,6 +30,7 @@ def test_estimate_local_config_folder(tmp_path, capsys):
     assert "FITS" in out
 
 
+@pytest.mark.slow
 def test_estimate_bad_model_exits_nonzero_with_one_line():
     result = run_course("estimate", "nobody/no-such-model-xyz")
     assert result.returncode == 2

@@ -732,6 +732,7 @@ def test_every_notebook_ends_with_its_exercises(chapter, lang):
             assert f"`{value}`" in statement.source, (label, value)
 
 
+@pytest.mark.slow
 def test_the_zh_cn_exercise_cells_run_and_match_their_stored_outputs(tmp_path):
     cells = []
     for chapter in NOTEBOOKS:

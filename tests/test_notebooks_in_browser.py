@@ -32,6 +32,9 @@ import pytest
 
 import tasks
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ["03_fine_tuning.ipynb"]  # the chapter with `!` commands
 RAISES_TAG = "raises-exception"

@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 
 import hub_mirror as hm
+import pytest
 from hub_mirror import run_online
+
+pytestmark = [pytest.mark.slow, pytest.mark.online]
 
 pytest_plugins = ["online_fixtures"]
 

@@ -85,6 +85,7 @@ def test_summarization_of_the_notes_text():
     assert 16 <= len(ids[0]["summary_token_ids"]) <= 32
 
 
+@pytest.mark.slow
 def test_translation_fr_to_en_on_the_notes_sentence(translator):
     assert isinstance(translator, TranslationPipeline)
     result = translator("Ce cours est produit par Hugging Face.")

@@ -25,6 +25,9 @@ from course_utils.training.loop import train
 from course_utils.training.options import RunConfig, build_parser
 from course_utils.training.resume import load_checkpoint
 
+pytestmark = pytest.mark.slow
+
+
 FLAGS = [
     "--checkpoint", "gpt2",
     "--train-subset", "16", "--eval-subset", "8", "--max-length", "16",

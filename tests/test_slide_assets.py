@@ -57,6 +57,7 @@ def test_every_local_file_the_theme_and_decks_load_is_vendored():
         assert (folder / script).is_file(), script
 
 
+@pytest.mark.slow
 def test_a_wheel_of_the_authoring_tools_carries_reveal_js(tmp_path):
     """A non-editable install finds the vendored files as an editable one does."""
     source = tmp_path / "authoring"

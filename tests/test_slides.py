@@ -339,6 +339,7 @@ def test_cli_slides_and_html_write_files(tmp_path, capsys):
     assert "3 slides" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_cli_execute_shows_outputs(tmp_path):
     deck = _small_deck(tmp_path)
     printed = re.compile(r'data-mime-type="text/plain"[^>]*>\s*<pre>second')
@@ -348,6 +349,7 @@ def test_cli_execute_shows_outputs(tmp_path):
     assert printed.search((tmp_path / "h" / "07_small.html").read_text())
 
 
+@pytest.mark.slow
 def test_executing_runs_the_kernel_offline_and_leaves_this_process_alone(tmp_path, monkeypatch):
     import nbformat
 

@@ -476,6 +476,7 @@ def running_process():
     process.wait()
 
 
+@pytest.mark.slow
 def test_a_killed_builds_leftover_is_removed_by_list(fresh_cache, running_process, capsys):
     from course_utils.cli import main
 

@@ -115,9 +115,13 @@ def stages(monkeypatch):
     monkeypatch.setattr(tasks, "setup", lambda wanted: Path("python"))
     monkeypatch.setattr(tasks, "setup_mirror", lambda: Path("mirror-python"))
     monkeypatch.setattr(tasks, "lint", lambda python: None)
+    commands = []
     monkeypatch.setattr(
-        subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, codes["main"])
+        subprocess,
+        "run",
+        lambda *a, **k: commands.append(a[0]) or subprocess.CompletedProcess(a, codes["main"]),
     )
+    codes["commands"] = commands
 
     def minimum():
         ran_min.append(True)
@@ -143,10 +147,20 @@ def test_test_fails_when_either_stage_fails_and_names_it(
     assert ("FAILED" in min_line) == bool(min_code) and "minimum versions" in min_line
 
 
-def test_fast_skips_the_minimum_versions_stage(stages, capsys):
+def test_fast_skips_the_minimum_versions_stage_and_the_slow_tiers(stages, capsys):
     codes, ran_min = stages
     assert tasks.test(["--fast", "-q"]) == 0 and ran_min == []
     assert "minimum versions: -, skipped (--fast)" in capsys.readouterr().out
+    [pytest_command] = codes["commands"]
+    assert pytest_command[-3:] == ["-m", tasks.FAST_TIER, "-q"]
+    for tier in ("slow", "online", "browser", "notebook"):
+        assert f"not {tier}" in tasks.FAST_TIER
+
+
+def test_the_full_run_selects_no_tier(stages):
+    codes, _ = stages
+    tasks.test([])
+    assert codes["commands"][0] == ["python", "-m", "pytest"]
 
 
 def test_the_minimum_stage_skips_files_that_exist():

@@ -29,6 +29,8 @@ from course_utils.training import checkpoints as ckpt
 from course_utils.training import loop
 from course_utils.training.lock import LOCK_FILE
 
+pytestmark = pytest.mark.slow
+
 RUN_TIMEOUT = 180
 
 
@@ -273,6 +275,7 @@ def test_course_launcher_adds_no_torchrun_traceback(tmp_path, ending, status, ex
 _HOLDS_THE_LOCK = """
 import sys
 from course_utils.training.lock import output_dir_lock
+
 
 class OneProcess:
     num_processes, is_main_process = 1, True

@@ -40,6 +40,8 @@ from course_utils.training.options import (
     check_resumable,
 )
 
+pytestmark = pytest.mark.slow
+
 SMALL_RUN = [
     "--checkpoint", "google-bert/bert-base-cased",
     "--train-subset", "64",
@@ -67,6 +69,7 @@ _KILLED_SCRIPT = f"""
 import os, signal, sys
 from course_utils.training import checkpoints as train_checkpoints
 from course_utils.training import __main__ as train_mrpc
+
 
 save = train_checkpoints.save_checkpoint
 

@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 from course_authoring import sync_zh_cn as sync  # noqa: E402
