@@ -48,6 +48,7 @@ _EXPORTS = {
     "load_mrpc": "course_utils.mrpc",
     "tokenize_pairs": "course_utils.mrpc",
     "pipeline": "course_utils.pipelines.factory",
+    "follow_free_cores": "course_utils.training.threads",
     "force_standins": "course_utils.hub.policy",
     "offline_mode": "course_utils.hub.policy",
     "compare_tokenizers": "course_utils.tokenizer_lab",
@@ -71,6 +72,7 @@ __all__ = [
     "ensure_fits",
     "environment_report",
     "estimate_memory",
+    "follow_free_cores",
     "force_standins",
     "format_bytes",
     "load_corpus",
@@ -105,6 +107,7 @@ if TYPE_CHECKING:  # what type checkers and readers see; nothing of this runs
     from course_utils.mrpc import choose_num_proc, load_mrpc, tokenize_pairs
     from course_utils.pipelines.factory import pipeline
     from course_utils.tokenizer_lab import compare_tokenizers, load_corpus, train_tokenizer
+    from course_utils.training.threads import follow_free_cores
 
 
 def __getattr__(name: str):

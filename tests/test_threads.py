@@ -61,3 +61,29 @@ def test_the_meter_sees_a_busy_process_and_not_this_one():
         busy.kill()
         busy.wait()
     assert 0.6 <= others <= threads.usable_cores() + 0.2
+
+
+def test_following_hooks_every_optimizer_step_on_the_cpu(restore_threads, monkeypatch):
+    monkeypatch.setattr(threads, "measure_free_threads", lambda seconds=0.25, cores=None: 2)
+    said = []
+    torch.set_num_threads(2)
+    try:
+        assert threads.follow_free_cores(every=3, announce=said.append) == 2
+        assert threads.follow_free_cores(every=3) == 2  # a second call adds no second hook
+        threads._follow["follow"].meter = FakeMeter([1.0, 0.0])
+        weight = torch.nn.Parameter(torch.zeros(2))
+        optimizer = torch.optim.SGD([weight], lr=0.1)
+        seen = []
+        for _ in range(6):
+            weight.sum().backward()
+            optimizer.step()
+            seen.append(torch.get_num_threads())
+        assert seen == [2, 2, 1, 1, 1, 2]
+        assert said == [
+            "CPU threads: 1 (other programs keep 1 of 2 cores busy)",
+            "CPU threads: 2 (all 2 cores are free)",
+        ]
+    finally:
+        threads.stop_following()
+    optimizer.step()  # no hook any more: nothing is measured
+    assert "handle" not in threads._follow

@@ -7,6 +7,7 @@ the same data (dropout masks differ, so the weights agree closely, not bit for b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -105,11 +106,29 @@ def train(config: RunConfig) -> dict:
         if candidates:
             load_checkpoint(run, candidates)
         started = time.perf_counter()
-        train_steps(run)
+        with threads_follow_the_load(accelerator):
+            train_steps(run)
         metrics = final_metrics(run, time.perf_counter() - started)
         save_final(run, metrics)
     accelerator.end_training()
     return metrics
+
+
+@contextlib.contextmanager
+def threads_follow_the_load(accelerator):
+    """One process on the CPU: torch's threads follow the cores other programs leave free
+    (course_utils.training.threads). Several processes split the cores already (torchrun gives
+    each one thread), and a GPU does not care."""
+    from course_utils.training import threads
+
+    alone_on_cpu = accelerator.num_processes == 1 and accelerator.device.type == "cpu"
+    if alone_on_cpu:
+        threads.follow_free_cores(announce=accelerator.print)
+    try:
+        yield
+    finally:
+        if alone_on_cpu:
+            threads.stop_following()
 
 
 def check_output_dir(output_dir: str) -> None:

@@ -6,6 +6,10 @@ process, a training step with 2 threads was 1.5x slower than with 1 (benchmarks/
 "Threads under load"). So the course trains with one thread per core that is free: measured
 from the system's CPU counters (cores busy minus what this process used), before training and
 again every few steps while it runs, since the load changes. On a GPU nothing changes.
+
+:func:`follow_free_cores` does it for every optimizer of the process (the Trainer's, a loop's
+own, Accelerate's): it registers a hook that PyTorch calls after each ``optimizer.step()``, in
+the training's own thread, between two steps.
 """
 
 from __future__ import annotations
@@ -113,29 +117,39 @@ class ThreadsFollowLoad:
         return threads
 
 
-def trainer_callback(every: int = EVERY_STEPS, announce=print):
-    """A ``transformers.TrainerCallback`` that applies :class:`ThreadsFollowLoad` to a Trainer
-    running on the CPU (``Trainer(..., callbacks=[trainer_callback()])``)."""
-    from transformers import TrainerCallback
-
-    class ThreadsFollowLoadCallback(TrainerCallback):
-        def __init__(self) -> None:
-            self.follow = None
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            if args.use_cpu or _on_cpu(kwargs.get("model")):
-                self.follow = ThreadsFollowLoad(every, announce)
-                self.follow.start()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if self.follow is not None:
-                self.follow.step()
-
-    return ThreadsFollowLoadCallback()
+_follow: dict = {}  # the process's one hook and its state, while it is registered
 
 
-def _on_cpu(model) -> bool:
-    try:
-        return next(model.parameters()).device.type == "cpu"
-    except (AttributeError, StopIteration):
-        return False
+def follow_free_cores(every: int = EVERY_STEPS, announce=print) -> int:
+    """From now on, every ``every`` optimizer steps of a model on the CPU, set PyTorch's
+    threads to the cores other programs leave free (and say so when the number changes).
+    Returns the threads set now. Calling it again changes nothing; :func:`stop_following`
+    removes the hook."""
+    import torch
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    if "handle" in _follow:
+        return torch.get_num_threads()
+    follow = ThreadsFollowLoad(every=every, announce=announce)
+
+    def after_step(optimizer, args, kwargs) -> None:
+        if _on_cpu(optimizer):
+            follow.step()
+
+    _follow.update(handle=register_optimizer_step_post_hook(after_step), follow=follow)
+    return follow.start()
+
+
+def stop_following() -> None:
+    """Remove :func:`follow_free_cores`'s hook (the threads stay as they are)."""
+    handle = _follow.pop("handle", None)
+    _follow.pop("follow", None)
+    if handle is not None:
+        handle.remove()
+
+
+def _on_cpu(optimizer) -> bool:
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            return parameter.device.type == "cpu"
+    return False
