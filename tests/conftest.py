@@ -8,6 +8,15 @@ ONLINE_FIXTURES = {"hub_mirror", "stock_hub_mirror", "hub_online_env", "hub_mirr
 BROWSER_FIXTURES = {"browser", "jupyterlab_page"}
 
 
+# Chapter 3 runs in JupyterLab in tests/test_notebooks_in_browser.py, which compares its checked
+# cells as nbval does: when that test is in the session and can run, nbval's own run of the
+# chapter is left out, so the notebook (about a minute on 2 cores) runs once, not twice.
+RUN_ONCE_IN_THE_BROWSER = {
+    "notebooks/03_fine_tuning.ipynb": "tests/test_notebooks_in_browser.py::"
+    "test_run_all_cells_in_jupyterlab_has_no_unintended_error[03_fine_tuning.ipynb]",
+}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -15,6 +24,29 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.online)
         if fixtures & BROWSER_FIXTURES:
             item.add_marker(pytest.mark.browser)
+    _run_in_the_browser_only(config, items)
+
+
+def _run_in_the_browser_only(config, items) -> None:
+    from notebook_runs import why_no_browser_run
+
+    ids = {item.nodeid for item in items}
+    notebooks = [nb for nb, browser in RUN_ONCE_IN_THE_BROWSER.items() if browser in ids]
+    if not notebooks or why_no_browser_run() is not None:
+        return
+    left_out = [item for item in items if item.nodeid.split("::")[0] in notebooks]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+        config._course_run_in_browser = notebooks
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for notebook in getattr(config, "_course_run_in_browser", []):
+        terminalreporter.write_line(
+            f"{notebook}: run once, in JupyterLab (tests/test_notebooks_in_browser.py), which "
+            "compared its checked cells as nbval does"
+        )
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,10 @@ chapter opened in JupyterLab in a real Chromium (driven by Playwright), Run All 
 the menu, and then every cell has run, with no error output except the intended ones and no
 `ModuleNotFoundError` or `command not found` from a `!` command.
 
-Heavy: as long as chapter 3 itself runs (300 s on the 2-core machine, 2026-12-02, where nbval's
-run of the same notebook took 368 s: the browser adds nothing measurable). The server runs on a
+Heavy: as long as chapter 3 itself runs (63 s on the quiet 2-core machine, 2026-12-02). So this
+run is chapter 3's nbval run too: its checked cells are compared with the committed outputs as
+nbval compares them, and tests/conftest.py leaves nbval's own run of chapter 3 out of a session
+that holds this test and can run it (the notebook then runs once, not twice). The server runs on a
 copy of the notebook in a temporary folder, with its own Jupyter config, data and runtime
 folders, so the repository stays as it was (JupyterLab writes .ipynb_checkpoints and saves the notebook). The
 environment is the test session's (offline, a throwaway HF_HOME) without PYTHONPATH and without
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_runs import checked_outputs_that_differ, chromium, why_no_browser_run
 
 import tasks
 
@@ -52,8 +55,7 @@ SERVER_START_S, RUN_ALL_S = 180, 900
 
 
 def _chromium() -> str | None:
-    found = os.environ.get("COURSE_CHROMIUM") or shutil.which("chromium")
-    return found or shutil.which("chromium-browser")
+    return chromium()
 
 
 def _free_port() -> int:
@@ -155,21 +157,10 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    if os.name != "posix":
-        pytest.skip("the server is stopped with a POSIX process group")
+    missing = why_no_browser_run()
+    if missing is not None:
+        pytest.skip(missing)
     chromium = _chromium()
-    if chromium is None:
-        pytest.skip(
-            "Chromium not found: install Debian's chromium (`apt-get install -y chromium`, as "
-            ".ci/run does) or set COURSE_CHROMIUM=/path/to/chromium"
-        )
-    pytest.importorskip("playwright", reason="playwright (the dev extra) is not installed")
-    if not tasks._covers(tasks.installed_set(), "notebooks"):
-        pytest.skip(
-            "this repository's .venv does not hold the notebooks set, so `python3 tasks.py "
-            "notebooks` would install it first: run `python3 tasks.py setup --dev` (or `python3 "
-            "tasks.py test`, which does)"
-        )
     home = tmp_path_factory.mktemp("jupyter-home")
     folder = tmp_path_factory.mktemp("notebooks")
     for name in CHAPTERS:
@@ -318,3 +309,10 @@ def test_run_all_cells_in_jupyterlab_has_no_unintended_error(lab, name, tmp_path
     for cell in shell:
         if "course_utils.training --help" in cell.source:
             assert "usage:" in "".join(map(_text, cell.outputs))
+    # This run is the chapter's nbval run too (tests/conftest.py leaves nbval's own out of a
+    # session that has this test): its checked cells hold what nbval would compare.
+    committed = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    differ = checked_outputs_that_differ(nb, committed)
+    assert not differ, f"{name}: checked outputs differ from the committed ones:\n" + "\n".join(
+        differ
+    )
