@@ -291,7 +291,7 @@ def _minimum_versions_stage() -> tuple[int, str]:
     python = setup_min()
     installed = time.monotonic()
     skips = [f"--ignore={path}" for path in MIN_STAGE_SKIPS]
-    command = [str(python), "-m", "pytest", "tests", "-q", *skips]
+    command = [str(python), "-m", "pytest", "tests", "-q", *workers([]), *skips]
     env = dict(with_scripts_first(MIN_VENV), COURSE_STAGE="minimum-versions")
     code = subprocess.run(command, cwd=ROOT, env=env).returncode
     timing = f"setup {installed - started:.0f} s, tests {time.monotonic() - installed:.0f} s"
@@ -303,11 +303,20 @@ def _minimum_versions_stage() -> tuple[int, str]:
 FAST_TIER = "not slow and not online and not browser and not notebook"
 
 
+def workers(pytest_args: list[str]) -> list[str]:
+    """pytest-xdist's workers: one per core, up to 4, each test file on one worker (a notebook's
+    cells share a kernel); none when the arguments choose already."""
+    chosen = any(a == "-n" or a.startswith(("-n", "--numprocesses", "-p")) for a in pytest_args)
+    count = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    return [] if chosen or count < 2 else ["-n", str(count), "--dist", "loadfile"]
+
+
 def test(pytest_args: list[str]) -> int:
     fast = "--fast" in pytest_args
     pytest_args = [a for a in pytest_args if a != "--fast"]
     if fast:
         pytest_args = ["-m", FAST_TIER, *pytest_args]
+    pytest_args = [*workers(pytest_args), *pytest_args]
     python = setup("dev")
     env = dict(with_scripts_first(VENV), HUB_MIRROR_PYTHON=str(setup_mirror()))
     lint(python)

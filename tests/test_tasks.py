@@ -153,6 +153,7 @@ def test_fast_skips_the_minimum_versions_stage_and_the_slow_tiers(stages, capsys
     assert "minimum versions: -, skipped (--fast)" in capsys.readouterr().out
     [pytest_command] = codes["commands"]
     assert pytest_command[-3:] == ["-m", tasks.FAST_TIER, "-q"]
+    assert pytest_command[3:-3] == tasks.workers([])
     for tier in ("slow", "online", "browser", "notebook"):
         assert f"not {tier}" in tasks.FAST_TIER
 
@@ -160,7 +161,7 @@ def test_fast_skips_the_minimum_versions_stage_and_the_slow_tiers(stages, capsys
 def test_the_full_run_selects_no_tier(stages):
     codes, _ = stages
     tasks.test([])
-    assert codes["commands"][0] == ["python", "-m", "pytest"]
+    assert tasks.FAST_TIER not in codes["commands"][0]
 
 
 def test_the_minimum_stage_skips_files_that_exist():
@@ -224,3 +225,11 @@ def test_jupyterlab_saves_widget_state_so_reopened_progress_bars_display(fake_ve
     settings = json.loads(overrides.read_text())
     assert settings["@jupyter-widgets/jupyterlab-manager:plugin"] == {"saveState": True}
     assert settings["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, []), (2, ["-n", "2"]), (16, ["-n", "4"])])
+def test_one_worker_per_core_up_to_four(monkeypatch, cores, expected):
+    monkeypatch.setattr(tasks.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    chosen = tasks.workers([])
+    assert chosen[:2] == expected and (not expected or chosen[2:] == ["--dist", "loadfile"])
+    assert tasks.workers(["-n", "0"]) == [] and tasks.workers(["-p", "no:xdist"]) == []
