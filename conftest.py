@@ -18,6 +18,12 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["MPLBACKEND"] = "Agg"
 os.environ.pop("HF_TOKEN", None)
 os.environ.pop("COURSE_DEVICE", None)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One xdist worker per core (python3 tasks.py test): each keeps to one thread, it and the
+    # processes it starts, or torch's threads would take turns with the other worker's
+    # (benchmarks/results.md, threads under load). Outputs must not depend on it: learners'
+    # thread counts differ too.
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 # The zh-CN edition shares every code cell with the English notebooks, which nbval runs; its own
 # cells (the Chinese-text sections) run in tests/test_zh_cn_edition.py. So nbval skips the folder.

@@ -30,9 +30,12 @@ def test_every_chapter_has_a_zh_cn_edition_in_step():
 
 
 def test_the_chinese_sections_run_and_match_their_stored_outputs(tmp_path):
+    """The zh-CN edition's own cells, chapter by chapter in one kernel: its Chinese-text
+    sections, then its exercises (in Chinese: their setup cells say lang="zh-CN")."""
     cells = []
     for _, zh_path in sync.pairs():
-        cells += [c for c in nbformat.read(zh_path, as_version=4).cells if sync.is_zh_only(c)]
+        chapter = nbformat.read(zh_path, as_version=4).cells
+        cells += [c for c in chapter if sync.is_zh_only(c) or sync.is_exercise(c)]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata = nbformat.read(sync.pairs()[0][1], as_version=4).metadata
     path = tmp_path / "zh_sections.ipynb"
