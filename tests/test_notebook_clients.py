@@ -70,7 +70,7 @@ def run_like_colab(nb, folder: Path) -> list[str]:
 
 
 def _colab_scope() -> str:
-    return os.environ.get("COURSE_COLAB_RUN", "zh")
+    return os.environ.get("COURSE_COLAB_RUN", "none")
 
 
 @pytest.mark.skipif(
