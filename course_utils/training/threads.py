@@ -2,7 +2,7 @@
 
 PyTorch starts one thread per core. When another program keeps a core busy, those threads take
 turns with it, and every operation waits for its slowest thread: on 2 cores with one other busy
-process, a training step with 2 threads was 1.5x slower than with 1 (benchmarks/results.md,
+process, a training step with 2 threads took 2.5x as long as with 1 (benchmarks/results.md,
 "Threads under load"). So the course trains with one thread per core that is free: measured
 from the system's CPU counters (cores busy minus what this process used), before training and
 again every few steps while it runs, since the load changes. On a GPU nothing changes.
