@@ -1,5 +1,8 @@
 """Fixtures shared by the unit tests."""
 
+import logging
+import sys
+
 import pytest
 import torch
 
@@ -15,6 +18,34 @@ RUN_ONCE_IN_THE_BROWSER = {
     "notebooks/03_fine_tuning.ipynb": "tests/test_notebooks_in_browser.py::"
     "test_run_all_cells_in_jupyterlab_has_no_unintended_error[03_fine_tuning.ipynb]",
 }
+
+
+class _CurrentStderr:
+    """A stream that writes to whatever ``sys.stderr`` is at the time (pytest swaps it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def pytest_configure(config):
+    """The HF libraries' log handlers keep the ``sys.stderr`` of the moment they are made. Made
+    inside a test that captures stderr (``capsys``), they write to its closed stream afterwards,
+    and whichever test logs next in that process gets "--- Logging error ---" tracebacks in its
+    output (which tests/test_train_guards.py, rightly, refuses), depending on which files a
+    worker was given. Make them now, writing to the current stderr, as in a learner's process."""
+    import datasets.utils.logging  # noqa: F401 (each library adds its handler when imported
+    import huggingface_hub.utils.logging  # noqa: F401  or, transformers, when first asked)
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.get_verbosity()
+    for name in ("transformers", "datasets", "huggingface_hub"):
+        for handler in logging.getLogger(name).handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.__dict__.pop("flush", None)  # transformers binds flush to that stderr
+                handler.stream = _CurrentStderr()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -17,12 +17,12 @@ half a second. An alarm turns a hang into a failure instead of a stuck test run.
 from __future__ import annotations
 
 import re
-import signal
 import socket
 import subprocess
 import sys
 import threading
 
+import faults
 import pytest
 from huggingface_hub import constants
 
@@ -36,14 +36,8 @@ HANG_LIMIT_S = 60  # far above any bounded failure here; only a hang reaches it
 
 @pytest.fixture(autouse=True)
 def _fail_instead_of_hanging():
-    def hung(*_args):
-        raise TimeoutError(f"still running after {HANG_LIMIT_S} s: a Hub call is not bounded")
-
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(HANG_LIMIT_S)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    with faults.fail_after(HANG_LIMIT_S, "a Hub call is not bounded"):
+        yield
 
 
 @pytest.fixture(scope="module")

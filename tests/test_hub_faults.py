@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 
 import fake_hubs
+import faults
 import huggingface_hub
 import pytest
 from huggingface_hub import constants
@@ -42,14 +42,8 @@ FAST_S = 15.0  # far below the minutes these took before; imports (torch...) tak
 
 @pytest.fixture(autouse=True)
 def _fail_instead_of_hanging():
-    def hung(*_args):
-        raise TimeoutError(f"still running after {HANG_LIMIT_S} s: a Hub call is not bounded")
-
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(HANG_LIMIT_S)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    with faults.fail_after(HANG_LIMIT_S, "a Hub call is not bounded"):
+        yield
 
 
 @pytest.fixture
@@ -381,21 +375,7 @@ def test_transformers_on_a_cut_short_download_gets_the_same_message(online_at):
 @pytest.fixture
 def small_disk(tmp_path):
     """A 64 KiB tmpfs: a config fits, weights do not."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        pytest.skip("a full disk is simulated with a small tmpfs mount, which needs root")
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    yield from faults.small_tmpfs(tmp_path, "64k")
 
 
 def test_a_full_disk_during_prefetch_names_the_hf_cache(online_at, small_disk, monkeypatch):

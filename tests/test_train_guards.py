@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import faults
 import pytest
 from test_resume_damage import FLAGS
 
@@ -326,21 +327,7 @@ def test_a_second_run_into_a_busy_output_dir_is_refused(tmp_path):
 @pytest.fixture
 def small_disk(tmp_path):
     """A 2.4 MB tmpfs: two checkpoints of the tiny run fit, the third's weights do not."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        pytest.skip("a full disk is simulated with a small tmpfs mount, which needs root")
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2400k", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    yield from faults.small_tmpfs(tmp_path, "2400k")
 
 
 def test_a_full_disk_while_checkpointing_says_which_folder_and_resume(small_disk):

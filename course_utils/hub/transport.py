@@ -211,6 +211,21 @@ def _as_httpx(err: Exception) -> Exception:
     return mapped(str(err))
 
 
+@contextlib.contextmanager
+def _spending(budget: Budget) -> Iterator[None]:
+    """Network reads inside count against ``budget``; httpcore2's errors leave as httpx2's."""
+    token = _BUDGET.set(budget)
+    try:
+        yield
+    except Exception as err:
+        mapped = _as_httpx(err)
+        if mapped is err:
+            raise
+        raise mapped from err
+    finally:
+        _BUDGET.reset(token)
+
+
 class _Body(httpx2.SyncByteStream):
     def __init__(self, stream, budget: Budget):
         self._stream = stream
@@ -219,18 +234,10 @@ class _Body(httpx2.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         chunks = iter(self._stream)
         while True:
-            token = _BUDGET.set(self._budget)
-            try:
-                chunk = next(chunks)
-            except StopIteration:
+            with _spending(self._budget):
+                chunk = next(chunks, None)
+            if chunk is None:
                 return
-            except Exception as err:
-                mapped = _as_httpx(err)
-                if mapped is err:
-                    raise
-                raise mapped from err
-            finally:
-                _BUDGET.reset(token)
             yield chunk
 
     def close(self) -> None:
@@ -297,16 +304,8 @@ class DeadlineTransport(httpx2.BaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
-        token = _BUDGET.set(budget)
-        try:
+        with _spending(budget):
             answer = self._pool(request.url).handle_request(core_request)
-        except Exception as err:
-            mapped = _as_httpx(err)
-            if mapped is err:
-                raise
-            raise mapped from err
-        finally:
-            _BUDGET.reset(token)
         budget.headers_arrived()
         response = httpx2.Response(
             status_code=answer.status,
