@@ -311,6 +311,15 @@ def workers(pytest_args: list[str]) -> list[str]:
     return [] if chosen or count < 2 else ["-n", str(count), "--dist", "loadfile"]
 
 
+def pytest_env(mirror_python: Path | None) -> dict:
+    """The main stage's pytest environment: .venv's scripts first on PATH, and the Hub mirror's
+    Python for the online tests (they are skipped without it)."""
+    env = dict(with_scripts_first(VENV))
+    if mirror_python is not None:
+        env["HUB_MIRROR_PYTHON"] = str(mirror_python)
+    return env
+
+
 def test(pytest_args: list[str]) -> int:
     fast = "--fast" in pytest_args
     pytest_args = [a for a in pytest_args if a != "--fast"]
@@ -318,7 +327,7 @@ def test(pytest_args: list[str]) -> int:
         pytest_args = ["-m", FAST_TIER, *pytest_args]
     pytest_args = [*workers(pytest_args), *pytest_args]
     python = setup("dev")
-    env = dict(with_scripts_first(VENV), HUB_MIRROR_PYTHON=str(setup_mirror()))
+    env = pytest_env(setup_mirror())
     lint(python)
     started = time.monotonic()
     code = subprocess.run([str(python), "-m", "pytest", *pytest_args], env=env).returncode

@@ -54,17 +54,15 @@ def _command(report: Path, tier: str, capability: str | None) -> tuple[list[str]
     (``capability``: torch's CPU kernels forced to another set, e.g. ``avx2``)."""
     import tasks
 
-    env = dict(tasks.with_scripts_first(tasks.VENV))
+    mirror = tasks.bin_path(tasks.MIRROR_VENV, "python")
+    env = tasks.pytest_env(mirror if mirror.exists() else None)
     if capability:
         env["ATEN_CPU_CAPABILITY"] = capability
-    mirror = tasks.bin_path(tasks.MIRROR_VENV, "python")
-    if mirror.exists():
-        env["HUB_MIRROR_PYTHON"] = str(mirror)
     command = [sys.executable, "-m", "pytest", "-q", *tasks.workers([]), "-m", tier]
     return [*command, f"--junitxml={report}"], env
 
 
-def _run_pytest(report: Path, tier: str, progress, share, capability=None) -> float:
+def _run_pytest(report: Path, tier: str, part: str, progress, share, capability=None) -> float:
     """Run one tier of the suite; return its wall time."""
     command, env = _command(report, tier, capability)
     start = time.perf_counter()
@@ -75,7 +73,7 @@ def _run_pytest(report: Path, tier: str, progress, share, capability=None) -> fl
             match = re.search(r"\[\s*(\d+)%\]\s*$", line)
             if match and progress is not None:
                 done = share[0] + (share[1] - share[0]) * int(match.group(1)) / 100
-                progress.update(done, f"pytest {match.group(1)} % ({tier[:20]}...)")
+                progress.update(done, f"pytest {match.group(1)} % ({part})")
     return time.perf_counter() - start
 
 
@@ -86,25 +84,26 @@ def run(
 
     if report is not None:
         return _section([ET.parse(report)], None, None, None, f"read from `{report}`")
-    rest = "slow or online or browser or notebook"
+    rest = f"not ({tasks.FAST_TIER})"
     load = OtherLoad()
     with tempfile.TemporaryDirectory() as tmp:
         fast_report, rest_report = Path(tmp) / "fast.xml", Path(tmp) / "rest.xml"
-        fast = _run_pytest(fast_report, tasks.FAST_TIER, progress, (0.0, 0.2), capability)
-        slow = _run_pytest(rest_report, rest, progress, (0.2, 1.0), capability)
+        fast = _run_pytest(
+            fast_report, tasks.FAST_TIER, "the fast tier", progress, (0.0, 0.2), capability
+        )
+        slow = _run_pytest(rest_report, rest, "the rest", progress, (0.2, 1.0), capability)
         trees = [ET.parse(fast_report), ET.parse(rest_report)]
     how = f"timed here, ATEN_CPU_CAPABILITY={capability}" if capability else "timed here"
-    return _section(trees, fast, slow, load.stop(), how)
+    title = f"The offline test suite on {capability.upper()} kernels" if capability else None
+    return _section(trees, fast, slow, load.stop(), how, title)
 
 
 def run_avx2(progress: Progress | None = None) -> str:
     """The same, with torch's AVX2 kernels (what an AMD Zen 3 or an older Intel CPU uses)."""
-    return run(progress, capability="avx2").replace(
-        "### The offline test suite", "### The offline test suite on AVX2 kernels", 1
-    )
+    return run(progress, capability="avx2")
 
 
-def _section(trees, fast, slow, other, source: str) -> str:
+def _section(trees, fast, slow, other, source: str, title: str | None = None) -> str:
     groups: dict[str, float] = defaultdict(float)
     items, failed = [], []
     for tree in trees:
@@ -147,7 +146,7 @@ def _section(trees, fast, slow, other, source: str) -> str:
     failures = "".join(f"\n- `{name}`" for name in failed[:10])
     load = "" if other is None else f" Other processes kept {other:.2f} cores busy on average."
     return (
-        f"### The offline test suite (`pytest`, {status}; {source})\n\n"
+        f"### {title or 'The offline test suite'} (`pytest`, {status}; {source})\n\n"
         + "Time in tests, summed over the workers, then the wall times:\n\n"
         + markdown_table(["part", "time"], rows)
         + "\n\nThe ten slowest items:\n\n"

@@ -38,9 +38,9 @@ BENCHMARKS = {
     "threads": "benchmarks.bench_threads",
     "hub": "benchmarks.bench_hub_failures",
 }
-# Run only when named with --only: ``hub`` (mostly waits for timeouts, about 1.5 minutes),
-# ``threads`` (busy processes on purpose, about 3 minutes) and ``suite-avx2`` (the suite again on
-# torch's AVX2 kernels, about 4 minutes). A run without --only runs the rest.
+# Run only when named with --only (each about 3 minutes here): ``hub`` (mostly waits for
+# timeouts), ``threads`` (busy processes on purpose) and ``suite-avx2`` (the suite again on
+# torch's AVX2 kernels). A run without --only runs the rest.
 ON_REQUEST = ("hub", "threads", "suite-avx2")
 DEFAULT = tuple(name for name in BENCHMARKS if name not in ON_REQUEST)
 RESULTS = Path(__file__).resolve().parent / "results.md"

@@ -36,8 +36,9 @@ def pytest_configure(config):
     and whichever test logs next in that process gets "--- Logging error ---" tracebacks in its
     output (which tests/test_train_guards.py, rightly, refuses), depending on which files a
     worker was given. Make them now, writing to the current stderr, as in a learner's process."""
-    import datasets.utils.logging  # noqa: F401 (each library adds its handler when imported
-    import huggingface_hub.utils.logging  # noqa: F401  or, transformers, when first asked)
+    # datasets and huggingface_hub add their handler when imported, transformers when first asked
+    import datasets.utils.logging  # noqa: F401
+    import huggingface_hub.utils.logging  # noqa: F401
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.get_verbosity()
@@ -45,7 +46,7 @@ def pytest_configure(config):
         for handler in logging.getLogger(name).handlers:
             if type(handler) is logging.StreamHandler:
                 handler.__dict__.pop("flush", None)  # transformers binds flush to that stderr
-                handler.stream = _CurrentStderr()
+                handler.setStream(_CurrentStderr())
 
 
 def pytest_collection_modifyitems(config, items):
